@@ -1,0 +1,186 @@
+import { ClosedError, StorageError } from '../errors.ts';
+import type { Backend, WriteBatch } from '../persistence/backend.ts';
+import { encode } from '../persistence/codec.ts';
+import type { Reader } from '../persistence/records.ts';
+import type { ActorRegistry, Effect } from './registry.ts';
+import { DELETED, Transaction } from './transaction.ts';
+import type { Counters, Layer } from './transaction.ts';
+
+/** A command: decides against a transaction, throws a CoordinatorError to refuse. */
+export type Command<T> = (tx: Transaction) => Promise<T>;
+
+interface Call {
+  command: Command<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Answer {
+  call: Call;
+  /** Whether the call's own writes are in the commit (else it only read what the commit holds). */
+  wrote: boolean;
+  ok: boolean;
+  value: unknown;
+}
+
+/** The writes of consecutive commands, made durable in one store write. */
+class Group {
+  readonly writes: Layer = new Map();
+  readonly effects: Effect[] = [];
+  readonly answers: Answer[] = [];
+}
+
+/**
+ * Runs commands one at a time (validate, decide, commit, apply) and groups
+ * their writes: while one store write is in flight, the next commands'
+ * writes gather into the following one. No call is answered, not even a
+ * refusal, before every write it saw is durable; so a crash never takes back
+ * an answer. If a write fails, its calls get a StorageError, actors fall
+ * back to their durable state, and the calls that only saw it run again.
+ */
+export class CommitQueue {
+  private readonly queue: Call[] = [];
+  private running = false;
+  private closed = false;
+  private open = new Group();
+  private flushing: Group | null = null;
+  private flushScheduled = false;
+  private failures = 0; // bumped when a write fails: decisions made before it are void
+  private idle: (() => void) | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly store: Reader,
+    private readonly registry: ActorRegistry,
+    private readonly counters: Counters,
+    private readonly sync: boolean,
+  ) {}
+
+  run<T>(command: Command<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ClosedError('the coordinator is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.running) void this.pump();
+    });
+  }
+
+  /** Stops taking calls and resolves once every call taken is answered. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (!this.running && this.flushing === null && !this.flushScheduled) return;
+    await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
+      await this.decide(call);
+    }
+    this.running = false;
+    this.checkIdle();
+  }
+
+  private async decide(call: Call): Promise<void> {
+    for (;;) {
+      const failuresBefore = this.failures;
+      const tx = new Transaction(this.store, this.layers, this.registry, this.counters);
+      let ok = true;
+      let value: unknown;
+      try {
+        value = await call.command(tx);
+      } catch (error) {
+        ok = false;
+        value = error;
+      }
+      if (this.failures !== failuresBefore) {
+        tx.abandon(); // it saw writes that are now lost: decide again
+        continue;
+      }
+      if (ok && tx.writes.size > 0) {
+        tx.commit();
+        this.join(tx);
+        this.open.answers.push({ call, wrote: true, ok, value });
+        this.scheduleFlush();
+      } else {
+        if (ok) tx.commit();
+        else tx.abandon();
+        this.answerAfterWrites({ call, wrote: false, ok, value });
+      }
+      return;
+    }
+  }
+
+  private readonly layers = (): Layer[] =>
+    this.flushing === null ? [this.open.writes] : [this.open.writes, this.flushing.writes];
+
+  private join(tx: Transaction): void {
+    for (const [key, value] of tx.writes) this.open.writes.set(key, value);
+    for (const effect of tx.effects) this.open.effects.push(effect);
+  }
+
+  /** Answers once the newest write this call could have seen is durable. */
+  private answerAfterWrites(answer: Answer): void {
+    const newest = this.open.writes.size > 0 ? this.open : this.flushing;
+    if (newest === null) settle(answer);
+    else newest.answers.push(answer);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing !== null || this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Let the commands already issued in this turn join the same write.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const group = this.open;
+    this.open = new Group();
+    this.flushing = group;
+    const batch: WriteBatch = new Map();
+    for (const [key, value] of group.writes) batch.set(key, value === DELETED ? null : encode(value));
+    try {
+      await this.backend.write(batch, { sync: this.sync });
+    } catch (error) {
+      this.fail(group, error);
+      return;
+    }
+    this.flushing = null;
+    this.registry.apply(group.effects);
+    for (const answer of group.answers) settle(answer);
+    if (this.open.writes.size > 0) void this.flush();
+    else this.checkIdle();
+  }
+
+  private fail(group: Group, cause: unknown): void {
+    const lost = this.open; // decided on top of the failed write
+    this.open = new Group();
+    this.flushing = null;
+    this.failures++;
+    this.registry.discard(group.effects);
+    this.registry.discard(lost.effects);
+    const error = new StorageError(`store write failed: ${(cause as Error)?.message ?? cause}`, { cause });
+    const retry: Call[] = [];
+    for (const answer of group.answers) {
+      if (answer.wrote) answer.call.reject(error);
+      else retry.push(answer.call);
+    }
+    for (const answer of lost.answers) retry.push(answer.call);
+    this.queue.unshift(...retry);
+    if (!this.running && this.queue.length > 0) void this.pump();
+    else this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (!this.closed || this.running || this.flushing !== null || this.flushScheduled || this.idle === null) return;
+    this.idle();
+    this.idle = null;
+  }
+}
+
+function settle({ call, ok, value }: Answer): void {
+  if (ok) call.resolve(value);
+  else call.reject(value);
+}

@@ -1,0 +1,169 @@
+import { createActor, initialTransition } from 'xstate';
+import type { Actor, AnyMachineSnapshot, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
+import type { Backend } from '../persistence/backend.ts';
+import { decode } from '../persistence/codec.ts';
+import { recordKey } from '../persistence/keys.ts';
+import type { RecordKind } from '../persistence/records.ts';
+
+/** What is stored for an actor: XState's persisted snapshot. */
+export interface PersistedActor<TContext = unknown> {
+  status: string;
+  value: string;
+  context: TContext;
+  [key: string]: unknown;
+}
+
+/** A kind of hosted actor: a machine whose snapshots are records with indexes. */
+export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TContext>> {
+  readonly machine: AnyStateMachine;
+}
+
+/**
+ * One hosted actor. `actor` is the live XState actor, at the last durable
+ * state; `pending` is the state decided by commands whose write is not yet
+ * durable. `pins` counts the commands and commits that hold it in memory.
+ */
+export class Hosted {
+  actor: Actor<AnyStateMachine> | null = null;
+  pending: AnyMachineSnapshot | null = null;
+  pins = 0;
+  readonly key: string;
+  constructor(
+    readonly kind: ActorKind,
+    readonly id: number,
+    /** For an actor not yet started: the input it starts from. */
+    public input?: unknown,
+  ) {
+    this.key = `${kind.name}:${id}`;
+  }
+
+  /** The newest decided state: pending if any, else the durable one. */
+  current(): AnyMachineSnapshot {
+    return this.pending ?? (this.actor!.getSnapshot() as AnyMachineSnapshot);
+  }
+}
+
+export interface RegistryOptions {
+  /** Live actors kept beyond those in use; the least recently used go first. */
+  maxLiveActors: number;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** A committed transition to replay on its live actor; `event` null starts a new one. */
+export interface Effect {
+  hosted: Hosted;
+  event: { type: string } | null;
+}
+
+/**
+ * Live actors by `kind:id`. Actors are created when their first state is
+ * durable, replay committed events, and are passivated (stopped and
+ * dropped) once complete or least recently used beyond the bound; the
+ * store holds their snapshot, so `load` rehydrates them on demand.
+ */
+export class ActorRegistry {
+  private readonly live = new Map<string, Hosted>();
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly options: RegistryOptions,
+  ) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get maxLiveActors(): number {
+    return this.options.maxLiveActors;
+  }
+
+  /** The hosted actor for an id, rehydrated if need be, or null if there is none. */
+  async load(kind: ActorKind, id: number): Promise<Hosted | null> {
+    const key = `${kind.name}:${id}`;
+    const known = this.live.get(key);
+    if (known) {
+      this.live.delete(key); // re-insert: Map order is our LRU order
+      this.live.set(key, known);
+      return known;
+    }
+    // Not live means nothing pending: the store has its newest state.
+    const bytes = await this.backend.get(recordKey(kind.name, id));
+    if (bytes === undefined) return null;
+    const hosted = new Hosted(kind, id);
+    hosted.actor = this.start(kind, key, { snapshot: decode<PersistedActor>(bytes) });
+    this.live.set(key, hosted);
+    return hosted;
+  }
+
+  /** A new actor whose first state is pending until its commit is durable. */
+  create(kind: ActorKind, id: number, input: unknown): Hosted {
+    const key = `${kind.name}:${id}`;
+    if (this.live.has(key)) throw new Error(`actor ${key} already exists`);
+    const hosted = new Hosted(kind, id, input);
+    hosted.pending = initialTransition(kind.machine, input)[0] as AnyMachineSnapshot;
+    this.live.set(key, hosted);
+    return hosted;
+  }
+
+  /** Forgets actors created by a command that was refused. */
+  forget(hosted: Hosted): void {
+    if (hosted.actor === null) this.live.delete(hosted.key);
+  }
+
+  /** Replays a durable commit's events on the live actors, in order. */
+  apply(effects: readonly Effect[]): void {
+    for (const { hosted, event } of effects) {
+      if (event === null) {
+        hosted.actor = this.start(hosted.kind, hosted.key, { input: hosted.input });
+        hosted.input = undefined;
+      } else {
+        hosted.actor!.send(event);
+      }
+    }
+    for (const { hosted } of effects) this.unpin(hosted);
+    this.passivate();
+  }
+
+  /** Drops the pending state of a commit that failed: actors stay at their durable state. */
+  discard(effects: readonly Effect[]): void {
+    for (const { hosted } of effects) {
+      hosted.pending = null;
+      hosted.pins = 0;
+      if (hosted.actor === null) this.live.delete(hosted.key);
+    }
+  }
+
+  pin(hosted: Hosted): void {
+    hosted.pins++;
+  }
+
+  unpin(hosted: Hosted): void {
+    if (--hosted.pins > 0) return;
+    hosted.pins = 0;
+    hosted.pending = null;
+    if (hosted.actor !== null && hosted.actor.getSnapshot().value === 'complete') this.evict(hosted);
+  }
+
+  /** Stops the least recently used idle actors until the bound holds. */
+  passivate(): void {
+    if (this.live.size <= this.options.maxLiveActors) return;
+    for (const hosted of this.live.values()) {
+      if (this.live.size <= this.options.maxLiveActors) break;
+      if (hosted.pins === 0 && hosted.actor !== null) this.evict(hosted);
+    }
+  }
+
+  stopAll(): void {
+    for (const hosted of this.live.values()) hosted.actor?.stop();
+    this.live.clear();
+  }
+
+  private evict(hosted: Hosted): void {
+    hosted.actor?.stop();
+    this.live.delete(hosted.key);
+  }
+
+  private start(kind: ActorKind, key: string, from: { snapshot?: PersistedActor; input?: unknown }) {
+    return createActor(kind.machine, { ...from, id: key, systemId: key, inspect: this.options.inspect } as never).start() as Actor<AnyStateMachine>;
+  }
+}

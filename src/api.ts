@@ -1,0 +1,23 @@
+/**
+ * buildcoord: Buildbot's database connector API, hosted as XState actors
+ * over LevelDB. See CONTRACT.md for the public form of every method.
+ */
+export { openCoordinator, Coordinator } from './coordinator.ts';
+export type { CoordinatorOptions, Durability } from './coordinator.ts';
+export { Connector } from './connector/connector.ts';
+export {
+  CoordinatorError,
+  AlreadyClaimedError,
+  NotClaimedError,
+  ChangeSourceAlreadyClaimedError,
+  KeyError,
+  SerializationError,
+  InvalidArgumentError,
+  StorageError,
+  StoreLockedError,
+  ClosedError,
+} from './errors.ts';
+export type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './persistence/backend.ts';
+export { memoryBackend } from './persistence/memory.ts';
+export { levelDBBackend } from './persistence/leveldb.ts';
+export type { BrDict, BsDict, SsDict, ChangeSourceDict, MasterDict, Properties } from './types.ts';

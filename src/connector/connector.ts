@@ -1,0 +1,32 @@
+import type { Core } from './core.ts';
+import { BuildRequestsComponent } from './buildrequests.ts';
+import { BuildsetsComponent } from './buildsets.ts';
+import { ChangeSourcesComponent } from './changesources.ts';
+import { MastersComponent } from './masters.ts';
+import { SourceStampsComponent } from './sourcestamps.ts';
+import { SourceStampSetsComponent } from './sourcestampsets.ts';
+
+/**
+ * One master's view of the shared state, like Buildbot's `master.db`: every
+ * component, bound to `masterid` for claims and `mine`.
+ */
+export class Connector {
+  readonly masters: MastersComponent;
+  readonly buildrequests: BuildRequestsComponent;
+  readonly buildsets: BuildsetsComponent;
+  readonly changesources: ChangeSourcesComponent;
+  readonly sourcestamps: SourceStampsComponent;
+  readonly sourcestampsets: SourceStampSetsComponent;
+
+  constructor(
+    core: Core,
+    readonly masterid: number,
+  ) {
+    this.masters = new MastersComponent(core);
+    this.buildrequests = new BuildRequestsComponent(core, masterid);
+    this.buildsets = new BuildsetsComponent(core);
+    this.changesources = new ChangeSourcesComponent(core);
+    this.sourcestamps = new SourceStampsComponent(core);
+    this.sourcestampsets = new SourceStampSetsComponent(core);
+  }
+}

@@ -1,0 +1,158 @@
+import type { ActorKind, PersistedActor } from '../actors/registry.ts';
+import { buildRequestMachine } from '../machines/buildRequest.ts';
+import type { BuildRequestContext } from '../machines/buildRequest.ts';
+import { changeSourceMachine } from '../machines/changeSource.ts';
+import type { ChangeSourceContext } from '../machines/changeSource.ts';
+import { idPart, indexKey, stringPart, timePart } from '../persistence/keys.ts';
+import type { RecordKind } from '../persistence/records.ts';
+
+/**
+ * The schema: every kind of record and the index entries derived from it,
+ * in one place, as Buildbot's model.py has its tables. Times are epoch ms.
+ * An index entry's key ends in the id of the record it points at.
+ */
+
+// --- build requests: actors --------------------------------------------
+
+type BuildRequest = PersistedActor<BuildRequestContext>;
+
+export const buildRequestIndex = {
+  /** Every request of a builder. */
+  builder: (name: string) => indexKey('br.builder', stringPart(name)),
+  /** Every request of a buildset. */
+  buildset: (bsid: number) => indexKey('br.buildset', idPart(bsid)),
+  /** Unclaimed and incomplete, by builder: what masters poll for. */
+  unclaimed: (name?: string) => indexKey('br.unclaimed', name === undefined ? '' : stringPart(name)),
+  /** Claimed (complete or not), by master. */
+  claimedBy: (masterid?: number) => indexKey('br.claim', masterid === undefined ? '' : idPart(masterid)),
+  /** Claimed and incomplete, by claim time: what expiry scans. */
+  claimedAt: () => indexKey('br.claimedAt'),
+  incomplete: () => indexKey('br.incomplete'),
+};
+
+export const buildRequests: ActorKind<BuildRequestContext> = {
+  name: 'br',
+  machine: buildRequestMachine,
+  indexes({ value, context: c }: BuildRequest) {
+    const id = idPart(c.brid);
+    const keys = [buildRequestIndex.builder(c.buildername) + id, buildRequestIndex.buildset(c.buildsetid) + id];
+    if (c.claimedBy !== null) keys.push(buildRequestIndex.claimedBy(c.claimedBy) + id);
+    if (value !== 'complete') {
+      keys.push(buildRequestIndex.incomplete() + id);
+      if (c.claimedAt === null) keys.push(buildRequestIndex.unclaimed(c.buildername) + id);
+      else keys.push(buildRequestIndex.claimedAt() + timePart(c.claimedAt) + id);
+    }
+    return keys;
+  },
+};
+
+// --- change sources: actors ----------------------------------------------
+
+export const changeSourceIndex = {
+  name: (name: string) => indexKey('cs.name', stringPart(name)),
+  master: (masterid?: number) => indexKey('cs.master', masterid === undefined ? '' : idPart(masterid)),
+};
+
+export const changeSources: ActorKind<ChangeSourceContext> = {
+  name: 'cs',
+  machine: changeSourceMachine,
+  indexes({ context: c }: PersistedActor<ChangeSourceContext>) {
+    const keys = [changeSourceIndex.name(c.name) + idPart(c.id)];
+    if (c.masterid !== null) keys.push(changeSourceIndex.master(c.masterid) + idPart(c.id));
+    return keys;
+  },
+};
+
+// --- masters ---------------------------------------------------------------
+
+export interface MasterRecord {
+  id: number;
+  name: string;
+  active: boolean;
+  last_active: number;
+}
+
+export const masterIndex = {
+  name: (name: string) => indexKey('master.name', stringPart(name)),
+};
+
+export const masters: RecordKind<MasterRecord> = {
+  name: 'master',
+  indexes: (m) => [masterIndex.name(m.name) + idPart(m.id)],
+};
+
+// --- buildsets -------------------------------------------------------------
+
+export interface BuildsetRecord {
+  bsid: number;
+  external_idstring: string | null;
+  reason: string;
+  sourcestampsetid: number;
+  submitted_at: number;
+  complete: boolean;
+  complete_at: number | null;
+  results: number;
+  /** `{ name: [value, source] }` as JSON text, so it round-trips as JSON does. */
+  properties: string;
+}
+
+export const buildsetIndex = {
+  /** By submission time, then id: getRecentBuildsets walks it backwards. */
+  submitted: () => indexKey('bs.submitted'),
+  incomplete: () => indexKey('bs.incomplete'),
+};
+
+export const buildsets: RecordKind<BuildsetRecord> = {
+  name: 'bs',
+  indexes(bs) {
+    const keys = [buildsetIndex.submitted() + timePart(bs.submitted_at) + idPart(bs.bsid)];
+    if (!bs.complete) keys.push(buildsetIndex.incomplete() + idPart(bs.bsid));
+    return keys;
+  },
+};
+
+// --- source stamps and their sets -----------------------------------------
+
+export interface PatchRecord {
+  body: string | Uint8Array;
+  level: number | null;
+  author: string | null;
+  comment: string | null;
+  subdir: string | null;
+}
+
+export interface SourceStampRecord {
+  ssid: number;
+  sourcestampsetid: number;
+  branch: string | null;
+  revision: string | null;
+  repository: string;
+  project: string;
+  codebase: string;
+  patch: PatchRecord | null;
+  changeids: number[];
+}
+
+export const sourceStampIndex = {
+  set: (sourcestampsetid: number) => indexKey('ss.set', idPart(sourcestampsetid)),
+};
+
+export const sourceStamps: RecordKind<SourceStampRecord> = {
+  name: 'ss',
+  indexes: (ss) => [sourceStampIndex.set(ss.sourcestampsetid) + idPart(ss.ssid)],
+};
+
+export interface SourceStampSetRecord {
+  id: number;
+}
+
+export const sourceStampSets: RecordKind<SourceStampSetRecord> = {
+  name: 'sss',
+  indexes: () => [],
+};
+
+// --- conversions -------------------------------------------------------------
+
+export function toDate(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}

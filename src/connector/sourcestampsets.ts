@@ -1,0 +1,16 @@
+// sourcestampsets: spec buildbot-database.md, "sourcestampset".
+import type { Core } from './core.ts';
+import { sourceStampSets } from './model.ts';
+
+export class SourceStampSetsComponent {
+  constructor(private readonly core: Core) {}
+
+  /** Adds a new, empty source stamp set; resolves to its id. */
+  async addSourceStampSet(): Promise<number> {
+    return this.core.run(async (tx) => {
+      const id = tx.allocateId(sourceStampSets.name);
+      tx.putRecord(sourceStampSets, id, { id });
+      return id;
+    });
+  }
+}

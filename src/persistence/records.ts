@@ -1,0 +1,61 @@
+import type { Backend, KeyRange } from './backend.ts';
+import { prefixRange } from './backend.ts';
+import { decode } from './codec.ts';
+import { idOfKey, recordKey } from './keys.ts';
+
+/**
+ * A kind of record: a table, in Buildbot's terms. Its index entries are
+ * derived from the record alone, so a write can diff old against new.
+ */
+export interface RecordKind<R> {
+  readonly name: string;
+  indexes(record: R): string[];
+}
+
+/** Reads of decoded records; the store and a transaction both provide it. */
+export interface Reader {
+  get<T>(key: string): Promise<T | undefined>;
+  getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]>;
+  keys(range: KeyRange): Promise<string[]>;
+}
+
+/** Reads straight from the store: only what has been written (and, at 'sync', made durable). */
+export class StoreReader implements Reader {
+  constructor(private readonly backend: Backend) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const bytes = await this.backend.get(key);
+    return bytes === undefined ? undefined : decode<T>(bytes);
+  }
+
+  async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    const values = await this.backend.getMany(keys);
+    return values.map((bytes) => (bytes === undefined ? undefined : decode<T>(bytes)));
+  }
+
+  keys(range: KeyRange): Promise<string[]> {
+    return this.backend.keys(range);
+  }
+}
+
+export function readRecord<R>(reader: Reader, kind: RecordKind<R>, id: number): Promise<R | undefined> {
+  return reader.get<R>(recordKey(kind.name, id));
+}
+
+/** Records for ids, in the same order; missing ones are left out. */
+export async function readRecords<R>(reader: Reader, kind: RecordKind<R>, ids: readonly number[]): Promise<R[]> {
+  const values = await reader.getMany<R>(ids.map((id) => recordKey(kind.name, id)));
+  return values.filter((value): value is R => value !== undefined);
+}
+
+/** The ids that end the index keys under `prefix`, in key order. */
+export async function idsUnder(reader: Reader, prefix: string, options: { reverse?: boolean; limit?: number } = {}): Promise<number[]> {
+  const keys = await reader.keys(prefixRange(prefix, options));
+  return keys.map(idOfKey);
+}
+
+/** The id of the first index entry under `prefix`: a lookup in a unique index. */
+export async function firstIdUnder(reader: Reader, prefix: string): Promise<number | undefined> {
+  const [id] = await idsUnder(reader, prefix, { limit: 1 });
+  return id;
+}
