@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/persistence/backend.ts';
+import { prefixRange } from '../../src/persistence/backend.ts';
+import { idOfKey, idPart, indexKey, stringPart, timePart } from '../../src/persistence/keys.ts';
+import { levelDBBackend } from '../../src/persistence/leveldb.ts';
+import { memoryBackend } from '../../src/persistence/memory.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'buildcoord-backend-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let stores = 0;
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (value: Uint8Array | undefined) => (value === undefined ? undefined : new TextDecoder().decode(value));
+
+/** The storage contract, run against every backend. */
+function backendSuite(name: string, make: () => Backend, permanence: boolean) {
+  describe(`backend contract [${name}]`, () => {
+    let backend: Backend;
+    const open = async () => {
+      backend = make();
+      await backend.open();
+      return backend;
+    };
+    afterEach(() => backend?.close());
+
+    it('get of a missing key is undefined', async () => {
+      await open();
+      expect(await backend.get('nope')).toBeUndefined();
+      expect(await backend.getMany(['a', 'b'])).toEqual([undefined, undefined]);
+    });
+
+    it('write applies puts and deletes; getMany answers in the order asked', async () => {
+      await open();
+      await backend.write(new Map([['a', bytes('1')], ['b', bytes('2')], ['c', bytes('3')]]), { sync: true });
+      await backend.write(new Map([['b', null], ['d', bytes('4')]]), { sync: false });
+      expect((await backend.getMany(['d', 'b', 'a'])).map(text)).toEqual(['4', undefined, '1']);
+      expect(text(await backend.get('c'))).toBe('3');
+    });
+
+    it('an empty write changes nothing', async () => {
+      await open();
+      await backend.write(new Map(), { sync: true });
+      expect(await backend.keys(prefixRange('r/'))).toEqual([]);
+    });
+
+    it('fixed-width ids keep key order numeric, forward and reverse, with limits', async () => {
+      await open();
+      const ids = [1, 2, 9, 10, 11, 100, 99_999, 2 ** 40, Number.MAX_SAFE_INTEGER];
+      await backend.write(new Map(ids.map((id) => [`r/x/${idPart(id)}`, bytes(String(id))])), { sync: true });
+      expect((await backend.keys(prefixRange('r/x/'))).map(idOfKey)).toEqual(ids);
+      expect((await backend.keys(prefixRange('r/x/', { reverse: true, limit: 3 }))).map(idOfKey)).toEqual(ids.slice(-3).reverse());
+      const entries = await backend.entries(prefixRange('r/x/', { limit: 2 }));
+      expect(entries.map(([key, value]) => [idOfKey(key), text(value)])).toEqual([[1, '1'], [2, '2']]);
+    });
+
+    it('instants sort in time order, before and after the epoch', async () => {
+      await open();
+      const times = [-86_400_000, -1, 0, 1, 1_300_000_000_000, 8.64e15];
+      await backend.write(new Map([...times].reverse().map((ms, i) => [indexKey('t', timePart(ms)) + idPart(i + 1), bytes('')])), { sync: true });
+      const keys = await backend.keys(prefixRange(indexKey('t')));
+      expect(keys.map((key) => key.slice(4, -16))).toEqual(times.map(timePart));
+    });
+
+    it('a prefix scan of one string value never reaches another, whatever characters they hold', async () => {
+      await open();
+      const names = ['a', 'a/b', 'a\u0000b', 'a\u0001', 'ab', '', 'ü', '😀'];
+      const batch = new Map(names.map((n, i) => [indexKey('n', stringPart(n)) + idPart(i + 1), bytes(n)] as [string, Uint8Array]));
+      await backend.write(batch, { sync: true });
+      for (const [i, n] of names.entries()) {
+        expect((await backend.keys(prefixRange(indexKey('n', stringPart(n))))).map(idOfKey)).toEqual([i + 1]);
+      }
+      expect(await backend.keys(prefixRange(indexKey('n')))).toHaveLength(names.length);
+    });
+
+    it.runIf(permanence)('what was written is there after close and reopen', async () => {
+      await open();
+      await backend.write(new Map([['k', bytes('v')]]), { sync: true });
+      await backend.close();
+      await backend.open();
+      expect(text(await backend.get('k'))).toBe('v');
+      expect(backend.capabilities.permanence).toBe(true);
+    });
+  });
+}
+
+backendSuite('memory', memoryBackend, false);
+backendSuite('leveldb', () => levelDBBackend(join(root, `db-${++stores}`)), true);
