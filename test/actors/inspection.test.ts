@@ -14,14 +14,15 @@ describe('inspection', () => {
     const cs = await db.changesources.findChangeSourceId('poller');
     await db.changesources.setChangeSourceMaster(cs, db.masterid);
 
+    const actorId = (e: InspectionEvent) => (e.actorRef as { id?: string }).id;
     const statesOf = (id: string) =>
       events
-        .filter((e): e is Extract<InspectionEvent, { type: '@xstate.snapshot' }> => e.type === '@xstate.snapshot' && e.actorRef.id === id)
-        .map((e) => (e.snapshot as { value: string }).value)
+        .filter((e): e is Extract<InspectionEvent, { type: '@xstate.snapshot' }> => e.type === '@xstate.snapshot' && actorId(e) === id)
+        .map((e) => (e.snapshot as unknown as { value: string }).value)
         .filter((value, i, all) => value !== all[i - 1]); // passivation reports the last state once more
     expect(statesOf(`br:${brids.linux}`)).toEqual(['unclaimed', 'claimed', 'complete']);
     expect(statesOf(`cs:${cs}`)).toEqual(['unclaimed', 'claimed']);
-    const sent = events.filter((e) => e.type === '@xstate.event' && e.actorRef.id === `br:${brids.linux}`).map((e) => (e as { event: { type: string } }).event.type);
+    const sent = events.filter((e) => e.type === '@xstate.event' && actorId(e) === `br:${brids.linux}`).map((e) => (e as { event: { type: string } }).event.type);
     expect(sent).toEqual(expect.arrayContaining(['request.claim', 'request.complete']));
     await coordinator.close();
   });
