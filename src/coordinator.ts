@@ -75,7 +75,7 @@ export class Coordinator {
     this.registry = new ActorRegistry(backend, { maxLiveActors: options.maxLiveActors, inspect: options.inspect });
     this.queue = new CommitQueue(backend, reader, this.registry, counters, options.durability === 'sync');
     const now = () => new Date(v.date(options.now(), 'now()'));
-    this.core = { run: (command) => this.queue.run(command), reader, now };
+    this.core = { run: (command, warm) => this.queue.run(command, warm), reader, now };
   }
 
   /** Finds or adds the master `name`, marks it active, and returns its connector. */

@@ -2,12 +2,18 @@ import { ClosedError, StorageError } from '../errors.ts';
 import type { Backend, WriteBatch } from '../persistence/backend.ts';
 import { encode } from '../persistence/codec.ts';
 import type { Reader } from '../persistence/records.ts';
-import type { ActorRegistry, Effect } from './registry.ts';
+import type { ActorKind, ActorRegistry, Effect } from './registry.ts';
 import { DELETED, Transaction } from './transaction.ts';
 import type { Counters, Layer } from './transaction.ts';
 
 /** A command: decides against a transaction, throws a CoordinatorError to refuse. */
 export type Command<T> = (tx: Transaction) => Promise<T>;
+
+/** Actors a command will load. */
+export interface Warm {
+  kind: ActorKind;
+  ids: readonly number[];
+}
 
 interface Call {
   command: Command<unknown>;
@@ -56,8 +62,10 @@ export class CommitQueue {
     private readonly sync: boolean,
   ) {}
 
-  run<T>(command: Command<T>): Promise<T> {
+  /** Queues a command; `warm` names actors it will load, to rehydrate while it waits its turn. */
+  run<T>(command: Command<T>, warm?: Warm): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError('the coordinator is closed'));
+    if (warm !== undefined && this.running) this.registry.prefetch(warm.kind, warm.ids);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
       if (!this.running) void this.pump();

@@ -63,6 +63,7 @@ export interface Effect {
  */
 export class ActorRegistry {
   private readonly live = new Map<string, Hosted>();
+  private readonly loading = new Map<string, Promise<void>>();
 
   constructor(
     private readonly backend: Backend,
@@ -86,13 +87,39 @@ export class ActorRegistry {
       this.live.set(key, known);
       return known;
     }
-    // Not live means nothing pending: the store has its newest state.
-    const bytes = await this.backend.get(recordKey(kind.name, id));
-    if (bytes === undefined) return null;
-    const hosted = new Hosted(kind, id);
-    hosted.actor = this.start(kind, key, { snapshot: decode<PersistedActor>(bytes) });
-    this.live.set(key, hosted);
-    return hosted;
+    await (this.loading.get(key) ?? this.fetch(kind, id, key));
+    return this.live.get(key) ?? null;
+  }
+
+  /** Starts rehydrating actors a queued command will need, so its turn does not wait on the store. */
+  prefetch(kind: ActorKind, ids: readonly number[]): void {
+    for (const id of ids) {
+      const key = `${kind.name}:${id}`;
+      if (!this.live.has(key) && !this.loading.has(key)) this.fetch(kind, id, key).catch(() => {}); // its command reads again
+    }
+  }
+
+  /**
+   * Reads an actor's snapshot and hosts it. Not live means nothing pending,
+   * so the store has its newest state; and nothing can change it while the
+   * read is in flight, since a command must load it first and so waits here.
+   */
+  private fetch(kind: ActorKind, id: number, key: string): Promise<void> {
+    const read = this.backend.get(recordKey(kind.name, id)).then(
+      (bytes) => {
+        this.loading.delete(key);
+        if (bytes === undefined || this.live.has(key)) return;
+        const hosted = new Hosted(kind, id);
+        hosted.actor = this.start(kind, key, { snapshot: decode<PersistedActor>(bytes) });
+        this.live.set(key, hosted);
+      },
+      (error: unknown) => {
+        this.loading.delete(key);
+        throw error;
+      },
+    );
+    this.loading.set(key, read);
+    return read;
   }
 
   /** A new actor whose first state is pending until its commit is durable. */

@@ -53,27 +53,21 @@ export class BuildRequestsComponent {
     const ids = v.ids(brids, 'brids');
     const at = v.dateOrNow(v.options(options, 'claimBuildRequests options', ['claimed_at']).claimed_at, 'claimed_at', () => this.core.now());
     const event: BuildRequestEvent = { type: 'request.claim', masterid: this.masterid, at };
-    return this.core.run(async (tx) => {
-      await this.sendAll(tx, ids, event, (brid, why) => new AlreadyClaimedError([brid], why));
-    });
+    return this.sendEach(ids, event, (brid, why) => new AlreadyClaimedError([brid], why));
   }
 
   /** Renews this master's claims, or none: each must be claimed by this master. */
   async reclaimBuildRequests(brids: number[]): Promise<void> {
     const ids = v.ids(brids, 'brids');
     const event: BuildRequestEvent = { type: 'request.reclaim', masterid: this.masterid, at: this.core.now().getTime() };
-    return this.core.run(async (tx) => {
-      await this.sendAll(tx, ids, event, (brid, why) => new AlreadyClaimedError([brid], why));
-    });
+    return this.sendEach(ids, event, (brid, why) => new AlreadyClaimedError([brid], why));
   }
 
   /** Releases this master's claims among these requests; others' claims and missing ids are skipped. */
   async unclaimBuildRequests(brids: number[]): Promise<void> {
     const ids = v.ids(brids, 'brids');
     const event: BuildRequestEvent = { type: 'request.unclaim', masterid: this.masterid };
-    return this.core.run(async (tx) => {
-      await this.sendAll(tx, ids, event, null);
-    });
+    return this.sendEach(ids, event, null);
   }
 
   /** Completes every request, or none: each must exist and be incomplete (claimed by anyone or no one). */
@@ -82,9 +76,7 @@ export class BuildRequestsComponent {
     v.integer(results, 'results');
     const at = v.dateOrNow(v.options(options, 'completeBuildRequests options', ['complete_at']).complete_at, 'complete_at', () => this.core.now());
     const event: BuildRequestEvent = { type: 'request.complete', results, at };
-    return this.core.run(async (tx) => {
-      await this.sendAll(tx, ids, event, (brid, why) => new NotClaimedError([brid], why));
-    });
+    return this.sendEach(ids, event, (brid, why) => new NotClaimedError([brid], why));
   }
 
   /** Releases claims older than `old` seconds on incomplete requests, whoever holds them; resolves to how many. */
@@ -97,6 +89,11 @@ export class BuildRequestsComponent {
       const keys = await tx.keys({ gte: prefix, lt: prefix + timePart(claimedBefore) });
       return this.sendAll(tx, keys.map(idOfKey), event, null);
     });
+  }
+
+  /** Runs sendAll as one command, rehydrating the requests while it waits its turn. */
+  private async sendEach(brids: readonly number[], event: BuildRequestEvent, refuse: ((brid: number, why: string) => Error) | null): Promise<void> {
+    await this.core.run((tx) => this.sendAll(tx, brids, event, refuse), { kind: buildRequests, ids: brids });
   }
 
   /**
