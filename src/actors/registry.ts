@@ -1,9 +1,10 @@
-import { createActor, initialTransition } from 'xstate';
+import { createActor } from 'xstate';
 import type { Actor, AnyMachineSnapshot, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import type { Backend } from '../persistence/backend.ts';
 import { decode } from '../persistence/codec.ts';
 import { recordKey } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
+import { firstSnapshot } from './step.ts';
 
 /** What is stored for an actor: XState's persisted snapshot. */
 export interface PersistedActor<TContext = unknown> {
@@ -127,7 +128,7 @@ export class ActorRegistry {
     const key = `${kind.name}:${id}`;
     if (this.live.has(key)) throw new Error(`actor ${key} already exists`);
     const hosted = new Hosted(kind, id, input);
-    hosted.pending = initialTransition(kind.machine, input)[0] as AnyMachineSnapshot;
+    hosted.pending = firstSnapshot(kind.machine, input);
     this.live.set(key, hosted);
     return hosted;
   }

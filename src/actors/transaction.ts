@@ -1,7 +1,7 @@
-import { transition } from 'xstate';
 import type { AnyMachineSnapshot } from 'xstate';
 import type { KeyRange } from '../persistence/backend.ts';
 import { counterKey, recordKey } from '../persistence/keys.ts';
+import { nextSnapshot } from './step.ts';
 import type { Reader, RecordKind } from '../persistence/records.ts';
 import type { ActorKind, ActorRegistry, Effect, Hosted, PersistedActor } from './registry.ts';
 
@@ -119,10 +119,10 @@ export class Transaction implements Reader {
    */
   send<E extends { type: string }>(hosted: Hosted, event: E): AnyMachineSnapshot | null {
     const previous = this.snapshot(hosted);
-    const [next] = transition(hosted.kind.machine, previous, event as never);
+    const next = nextSnapshot(hosted.kind.machine, previous, event);
     if (next === previous) return null;
-    this.record(hosted, previous, next as AnyMachineSnapshot, event);
-    return next as AnyMachineSnapshot;
+    this.record(hosted, previous, next, event);
+    return next;
   }
 
   /** Creates an actor of a kind, with a new id, from its input. */
