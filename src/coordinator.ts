@@ -63,6 +63,7 @@ export class Coordinator {
   private readonly registry: ActorRegistry;
   private readonly queue: CommitQueue;
   private readonly core: Core;
+  private readonly reader: StoreReader;
   private closed = false;
 
   /** @internal use openCoordinator */
@@ -71,7 +72,7 @@ export class Coordinator {
     counters: Counters,
     options: ParsedOptions,
   ) {
-    const reader = new StoreReader(backend);
+    const reader = (this.reader = new StoreReader(backend));
     this.registry = new ActorRegistry(backend, { maxLiveActors: options.maxLiveActors, inspect: options.inspect });
     this.queue = new CommitQueue(backend, reader, this.registry, counters, options.durability === 'sync');
     const now = () => new Date(v.date(options.now(), 'now()'));
@@ -98,6 +99,7 @@ export class Coordinator {
     if (this.closed) return;
     this.closed = true;
     await this.queue.close();
+    this.reader.close();
     this.registry.stopAll();
     await this.backend.close();
   }

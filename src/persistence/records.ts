@@ -1,3 +1,4 @@
+import { ClosedError } from '../errors.ts';
 import type { Backend, KeyRange } from './backend.ts';
 import { prefixRange } from './backend.ts';
 import { decode } from './codec.ts';
@@ -21,20 +22,33 @@ export interface Reader {
 
 /** Reads straight from the store: only what has been written (and, at 'sync', made durable). */
 export class StoreReader implements Reader {
+  private closed = false;
   constructor(private readonly backend: Backend) {}
 
+  /** Refuses every later read with ClosedError, rather than the store's own error. */
+  close(): void {
+    this.closed = true;
+  }
+
   async get<T>(key: string): Promise<T | undefined> {
+    this.assertOpen();
     const bytes = await this.backend.get(key);
     return bytes === undefined ? undefined : decode<T>(bytes);
   }
 
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    this.assertOpen();
     const values = await this.backend.getMany(keys);
     return values.map((bytes) => (bytes === undefined ? undefined : decode<T>(bytes)));
   }
 
-  keys(range: KeyRange): Promise<string[]> {
+  async keys(range: KeyRange): Promise<string[]> {
+    this.assertOpen();
     return this.backend.keys(range);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('the coordinator is closed');
   }
 }
 

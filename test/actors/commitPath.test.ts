@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AlreadyClaimedError, openCoordinator, StorageError } from '../../src/api.ts';
+import { AlreadyClaimedError, ClosedError, openCoordinator, StorageError } from '../../src/api.ts';
 import type { Connector } from '../../src/api.ts';
 import { ControlledBackend, isSettled, turns } from '../support/controlledBackend.ts';
 
@@ -102,6 +102,8 @@ describe('commit path', () => {
     const pending = brids.map((brid) => m1.buildrequests.claimBuildRequests([brid]));
     await coordinator.close();
     await Promise.all(pending);
-    await expect(m1.buildrequests.claimBuildRequests([brids[0]!])).rejects.toThrow(/closed/);
+    await expect(m1.buildrequests.claimBuildRequests([brids[0]!])).rejects.toThrow(ClosedError);
+    await expect(m1.buildrequests.getBuildRequest(brids[0]!)).rejects.toThrow(ClosedError);
+    await expect(coordinator.connect('m3')).rejects.toThrow(ClosedError);
   });
 });
