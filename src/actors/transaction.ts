@@ -108,6 +108,11 @@ export class Transaction implements Reader {
     return hosted;
   }
 
+  /** Starts rehydrating actors this command is about to load, so their reads overlap. */
+  prefetch(kind: ActorKind, ids: readonly number[]): void {
+    this.registry.prefetch(kind, ids);
+  }
+
   /** The newest state of an actor as this command sees it. */
   snapshot(hosted: Hosted): AnyMachineSnapshot {
     return this.decided.get(hosted) ?? hosted.current();

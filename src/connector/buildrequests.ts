@@ -103,6 +103,7 @@ export class BuildRequestsComponent {
    */
   private async sendAll(tx: Transaction, brids: readonly number[], event: BuildRequestEvent, refuse: ((brid: number, why: string) => Error) | null): Promise<number> {
     let moved = 0;
+    tx.prefetch(buildRequests, brids);
     for (const brid of brids) {
       const hosted = await tx.actor(buildRequests, brid);
       if (hosted === null) {
@@ -192,6 +193,7 @@ export function brdict({ value, context: c }: BuildRequest, masterid: number): B
 /** Releases a vanished master's claims on incomplete requests (complete ones keep theirs, as in 0.8.8). */
 export async function releaseClaimsOf(tx: Transaction, masterid: number): Promise<void> {
   const ids = await idsUnder(tx, buildRequestIndex.claimedBy(masterid));
+  tx.prefetch(buildRequests, ids);
   for (const brid of ids) {
     const hosted = await tx.actor(buildRequests, brid);
     if (hosted !== null) tx.send(hosted, { type: 'master.deactivated', masterid });
