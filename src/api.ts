@@ -21,3 +21,5 @@ export type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './persi
 export { memoryBackend } from './persistence/memory.ts';
 export { levelDBBackend } from './persistence/leveldb.ts';
 export type { BrDict, BsDict, SsDict, ChangeSourceDict, MasterDict, Properties } from './types.ts';
+export { verify, verifyBackend } from './verify.ts';
+export type { VerifyReport, Problem } from './verify.ts';

@@ -4,8 +4,15 @@ import { LevelBackend } from './level.ts';
 
 /** The embedded default: a LevelDB directory through classic-level. */
 export class LevelDBBackend extends LevelBackend {
-  constructor(readonly location: string) {
-    const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  constructor(
+    readonly location: string,
+    options: { createIfMissing?: boolean } = {},
+  ) {
+    const db = new ClassicLevel<string, Uint8Array>(location, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+      createIfMissing: options.createIfMissing ?? true,
+    });
     super(db, { permanence: true, durableSync: true });
   }
 
@@ -22,6 +29,6 @@ export class LevelDBBackend extends LevelBackend {
   }
 }
 
-export function levelDBBackend(location: string): LevelDBBackend {
-  return new LevelDBBackend(location);
+export function levelDBBackend(location: string, options: { createIfMissing?: boolean } = {}): LevelDBBackend {
+  return new LevelDBBackend(location, options);
 }

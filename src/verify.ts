@@ -1,0 +1,150 @@
+import type { ActorKind } from './actors/registry.ts';
+import * as model from './connector/model.ts';
+import type { Backend } from './persistence/backend.ts';
+import { prefixRange } from './persistence/backend.ts';
+import { decode } from './persistence/codec.ts';
+import { counterKey, idOfKey, recordKey, recordPrefix } from './persistence/keys.ts';
+import { levelDBBackend } from './persistence/leveldb.ts';
+import type { RecordKind } from './persistence/records.ts';
+
+/** One thing wrong with a store, and the key where it was found. */
+export interface Problem {
+  key: string;
+  problem: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  records: number;
+  indexEntries: number;
+  problems: Problem[];
+}
+
+const CHUNK = 1024;
+
+/** Every record kind of the schema: what model.ts exports that has a name and index entries. */
+function schemaKinds(): RecordKind<unknown>[] {
+  return Object.values(model).filter(
+    (value): value is RecordKind<unknown> => typeof value === 'object' && value !== null && 'name' in value && typeof (value as RecordKind<unknown>).indexes === 'function',
+  );
+}
+
+/**
+ * Checks a store directory: every record decodes (and every actor snapshot
+ * is a state of its machine), every index entry is one its record makes and
+ * every entry a record makes is there, and every id counter is at least the
+ * largest id of its kind. Opens the store, so the directory must not be in
+ * use by a running coordinator.
+ */
+export async function verify(location: string): Promise<VerifyReport> {
+  const backend = levelDBBackend(location, { createIfMissing: false });
+  await backend.open();
+  try {
+    return await verifyBackend(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** The same checks on an open backend. */
+export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
+  const kinds = schemaKinds();
+  const byName = new Map(kinds.map((kind) => [kind.name, kind]));
+  const problems: Problem[] = [];
+  let records = 0;
+
+  // Records, their own index entries, and the counters.
+  for (const kind of kinds) {
+    let largest = 0;
+    for await (const [key, bytes] of chunks(backend, recordPrefix(kind.name))) {
+      records++;
+      const record = decodeOrReport(key, bytes, problems);
+      if (record === undefined) continue;
+      largest = Math.max(largest, idOfKey(key));
+      const machineProblem = checkMachine(kind, record);
+      if (machineProblem !== null) problems.push({ key, problem: machineProblem });
+      const expected = safeIndexes(kind, record);
+      if (expected === null) {
+        problems.push({ key, problem: 'record has the wrong shape for its kind' });
+        continue;
+      }
+      const found = await backend.getMany(expected);
+      expected.forEach((indexKey, i) => {
+        if (found[i] === undefined) problems.push({ key: indexKey, problem: `index entry missing for ${key}` });
+      });
+    }
+    const counterBytes = await backend.get(counterKey(kind.name));
+    const counter = counterBytes === undefined ? 0 : decodeOrReport(counterKey(kind.name), counterBytes, problems);
+    if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < largest) {
+      problems.push({ key: counterKey(kind.name), problem: `id counter ${String(counter)} is below the largest id in use, ${largest}` });
+    }
+  }
+
+  // Every index entry must be one its record makes.
+  let indexEntries = 0;
+  for await (const [key] of chunks(backend, 'i/')) {
+    indexEntries++;
+    const kindName = key.slice(2, key.indexOf('.'));
+    const kind = byName.get(kindName);
+    if (kind === undefined) {
+      problems.push({ key, problem: `index entry of unknown kind ${JSON.stringify(kindName)}` });
+      continue;
+    }
+    const recordBytes = await backend.get(recordKey(kind.name, idOfKey(key)));
+    const record = recordBytes === undefined ? undefined : tryDecode(recordBytes);
+    if (record === undefined || !(safeIndexes(kind, record) ?? []).includes(key)) {
+      problems.push({ key, problem: `index entry with no record that makes it (${recordKey(kind.name, idOfKey(key))})` });
+    }
+  }
+
+  // Keys outside the layout.
+  for await (const [key] of chunks(backend, '')) {
+    if (!/^(c\/|r\/|i\/)/.test(key)) problems.push({ key, problem: 'key outside the layout (c/, r/, i/)' });
+  }
+
+  return { ok: problems.length === 0, records, indexEntries, problems };
+}
+
+/** Every entry under a prefix, a chunk of reads at a time. */
+async function* chunks(backend: Backend, prefix: string): AsyncGenerator<[string, Uint8Array]> {
+  const range = prefix === '' ? { gte: '', lt: '\u007f' } : prefixRange(prefix);
+  for (let gte = range.gte, first = true; ; first = false) {
+    const entries = await backend.entries({ gte, lt: range.lt, limit: CHUNK + (first ? 0 : 1) });
+    const fresh = first ? entries : entries.slice(1); // the first is the last of the previous chunk
+    yield* fresh;
+    if (entries.length < CHUNK + (first ? 0 : 1)) return;
+    gte = entries[entries.length - 1]![0];
+  }
+}
+
+function tryDecode(bytes: Uint8Array): unknown {
+  try {
+    return decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeOrReport(key: string, bytes: Uint8Array, problems: Problem[]): unknown {
+  const value = tryDecode(bytes);
+  if (value === undefined) problems.push({ key, problem: 'value does not decode' });
+  return value;
+}
+
+function safeIndexes(kind: RecordKind<unknown>, record: unknown): string[] | null {
+  try {
+    const keys = kind.indexes(record);
+    return keys.every((key) => typeof key === 'string' && !key.includes('undefined') && !key.includes('NaN')) ? keys : null;
+  } catch {
+    return null;
+  }
+}
+
+function checkMachine(kind: RecordKind<unknown>, record: unknown): string | null {
+  const machine = (kind as ActorKind).machine;
+  if (machine === undefined) return null;
+  const { value, context } = record as { value?: unknown; context?: unknown };
+  if (typeof value !== 'string' || !(value in machine.states)) return `snapshot state ${JSON.stringify(value)} is not a state of ${machine.id}`;
+  if (typeof context !== 'object' || context === null) return 'snapshot has no context';
+  return null;
+}
