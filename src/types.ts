@@ -56,3 +56,38 @@ export interface ChangeSourceDict {
 
 /** Buildbot properties: name -> [value, source]. */
 export type Properties = Record<string, [unknown, string]>;
+
+export interface BDict {
+  bid: number;
+  number: number;
+  brid: number;
+  start_time: Date;
+  finish_time: Date | null;
+}
+
+export interface ChDict {
+  changeid: number;
+  author: string | null;
+  files: string[];
+  comments: string | null;
+  is_dir: number;
+  links: string[];
+  revision: string | null;
+  when_timestamp: Date;
+  branch: string | null;
+  category: string | null;
+  revlink: string | null;
+  properties: Properties;
+  repository: string;
+  codebase: string;
+  project: string;
+}
+
+/** A user: uid, identifier, credentials, and each attribute keyed by its type. */
+export interface UsDict {
+  uid: number;
+  identifier: string;
+  bb_username: string | null;
+  bb_password: string | null;
+  [attr_type: string]: string | number | null;
+}

@@ -67,6 +67,17 @@ export function boolean(value: unknown, name: string): boolean {
   return value;
 }
 
+/** An optional value: absent or null is null, else it must pass `check`. */
+export function optional<T>(value: unknown, name: string, check: (value: unknown, name: string) => T): T | null {
+  return value === undefined || value === null ? null : check(value, name);
+}
+
+/** A list of strings. */
+export function strings(value: unknown, name: string): string[] {
+  if (!Array.isArray(value)) refuse(name, 'an array of strings', value);
+  return value.map((item, index) => string(item, `${name}[${index}]`));
+}
+
 /** A valid Date, as epoch milliseconds. */
 export function date(value: unknown, name: string): number {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) refuse(name, 'a valid Date', value);

@@ -73,6 +73,7 @@ export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
         if (found[i] === undefined) problems.push({ key: indexKey, problem: `index entry missing for ${key}` });
       });
     }
+    if (kind.keyedBy !== undefined) continue; // its ids are another kind's
     const counterBytes = await backend.get(counterKey(kind.name));
     const counter = counterBytes === undefined ? 0 : decodeOrReport(counterKey(kind.name), counterBytes, problems);
     if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < largest) {

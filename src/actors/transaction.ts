@@ -88,6 +88,12 @@ export class Transaction implements Reader {
     this.put(recordKey(kind.name, id), next);
   }
 
+  /** Deletes a record and its index entries. */
+  deleteRecord<R>(kind: RecordKind<R>, id: number, previous: R): void {
+    for (const key of kind.indexes(previous)) this.del(key);
+    this.del(recordKey(kind.name, id));
+  }
+
   /** The next id of a kind. Ids are never reused, even if this command is refused. */
   allocateId(kind: string): number {
     const id = (this.counters.get(kind) ?? 0) + 1;

@@ -81,7 +81,7 @@ export class BuildsetsComponent {
   }
 
   async getBuildsets(options?: { complete?: boolean | null }): Promise<BsDict[]> {
-    const complete = nullableBoolean(v.options(options, 'getBuildsets options', ['complete']).complete, 'complete');
+    const complete = v.optional(v.options(options, 'getBuildsets options', ['complete']).complete, 'complete', v.boolean);
     const reader = this.core.reader;
     const ids = await idsUnder(reader, complete === false ? buildsetIndex.incomplete() : recordPrefix(buildsets.name));
     const found = await readRecords(reader, buildsets, ids);
@@ -95,7 +95,7 @@ export class BuildsetsComponent {
     const want = {
       branch: opts.branch === undefined ? null : v.nullableString(opts.branch, 'branch'),
       repository: opts.repository === undefined ? null : v.nullableString(opts.repository, 'repository'),
-      complete: nullableBoolean(opts.complete, 'complete'),
+      complete: v.optional(opts.complete, 'complete', v.boolean),
     };
     const found: BuildsetRecord[] = [];
     for await (const buildset of newestFirst(this.core.reader)) {
@@ -133,10 +133,6 @@ function builderList(value: unknown): string[] {
   const repeated = names.find((name) => seen.size === seen.add(name).size);
   if (repeated !== undefined) throw new InvalidArgumentError(`builderNames names ${JSON.stringify(repeated)} twice`);
   return names;
-}
-
-function nullableBoolean(value: unknown, name: string): boolean | null {
-  return value === undefined || value === null ? null : v.boolean(value, name);
 }
 
 function bsdict(bs: BuildsetRecord): BsDict {

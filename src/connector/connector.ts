@@ -1,10 +1,15 @@
 import type { Core } from './core.ts';
 import { BuildRequestsComponent } from './buildrequests.ts';
+import { BuildsComponent } from './builds.ts';
 import { BuildsetsComponent } from './buildsets.ts';
+import { ChangesComponent } from './changes.ts';
 import { ChangeSourcesComponent } from './changesources.ts';
 import { MastersComponent } from './masters.ts';
+import { SchedulersComponent } from './schedulers.ts';
 import { SourceStampsComponent } from './sourcestamps.ts';
 import { SourceStampSetsComponent } from './sourcestampsets.ts';
+import { StateComponent } from './state.ts';
+import { UsersComponent } from './users.ts';
 
 /**
  * One master's view of the shared state, like Buildbot's `master.db`: every
@@ -17,6 +22,11 @@ export class Connector {
   readonly changesources: ChangeSourcesComponent;
   readonly sourcestamps: SourceStampsComponent;
   readonly sourcestampsets: SourceStampSetsComponent;
+  readonly builds: BuildsComponent;
+  readonly changes: ChangesComponent;
+  readonly schedulers: SchedulersComponent;
+  readonly state: StateComponent;
+  readonly users: UsersComponent;
 
   constructor(
     core: Core,
@@ -28,5 +38,10 @@ export class Connector {
     this.changesources = new ChangeSourcesComponent(core);
     this.sourcestamps = new SourceStampsComponent(core);
     this.sourcestampsets = new SourceStampSetsComponent(core);
+    this.builds = new BuildsComponent(core);
+    this.changes = new ChangesComponent(core);
+    this.schedulers = new SchedulersComponent(core);
+    this.state = new StateComponent(core);
+    this.users = new UsersComponent(core);
   }
 }

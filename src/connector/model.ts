@@ -151,6 +151,148 @@ export const sourceStampSets: RecordKind<SourceStampSetRecord> = {
   indexes: () => [],
 };
 
+// --- builds ------------------------------------------------------------------
+
+export interface BuildRecord {
+  bid: number;
+  number: number;
+  brid: number;
+  start_time: number;
+  finish_time: number | null;
+}
+
+export const buildIndex = {
+  request: (brid: number) => indexKey('build.request', idPart(brid)),
+};
+
+export const builds: RecordKind<BuildRecord> = {
+  name: 'build',
+  indexes: (b) => [buildIndex.request(b.brid) + idPart(b.bid)],
+};
+
+// --- changes -------------------------------------------------------------------
+
+export interface ChangeRecord {
+  changeid: number;
+  author: string | null;
+  files: string[];
+  comments: string | null;
+  is_dir: number;
+  links: string[];
+  revision: string | null;
+  when_timestamp: number;
+  branch: string | null;
+  category: string | null;
+  revlink: string | null;
+  /** `{ name: [value, 'Change'] }` as JSON text. */
+  properties: string;
+  repository: string;
+  codebase: string;
+  project: string;
+  /** The users who made it (Buildbot's change_users), ascending. */
+  uids: number[];
+}
+
+export const changeIndex = {
+  user: (uid: number) => indexKey('change.user', idPart(uid)),
+};
+
+export const changes: RecordKind<ChangeRecord> = {
+  name: 'change',
+  indexes: (c) => c.uids.map((uid) => changeIndex.user(uid) + idPart(c.changeid)),
+};
+
+// --- schedulers' change classifications ---------------------------------------
+
+/** One scheduler's classifications, by changeid; the record id is the scheduler's objectid. */
+export interface ClassificationsRecord {
+  objectid: number;
+  important: Record<string, boolean>;
+}
+
+export const classifications: RecordKind<ClassificationsRecord> = {
+  name: 'classif',
+  indexes: () => [],
+  keyedBy: 'object',
+};
+
+// --- state: objects and their values ---------------------------------------------
+
+export interface ObjectRecord {
+  id: number;
+  name: string;
+  class_name: string;
+}
+
+export const objectIndex = {
+  name: (name: string, className: string) => indexKey('object.name', stringPart(name), stringPart(className)),
+};
+
+export const objects: RecordKind<ObjectRecord> = {
+  name: 'object',
+  indexes: (o) => [objectIndex.name(o.name, o.class_name) + idPart(o.id)],
+};
+
+export interface StateRecord {
+  id: number;
+  objectid: number;
+  name: string;
+  /** The value as JSON text, so it round-trips as JSON does. */
+  value: string;
+}
+
+export const stateIndex = {
+  /** The value named `name` of an object, or (without a name) all of its values. */
+  of: (objectid: number, name?: string) => indexKey('state.of', idPart(objectid), name === undefined ? '' : stringPart(name)),
+};
+
+export const states: RecordKind<StateRecord> = {
+  name: 'state',
+  indexes: (st) => [stateIndex.of(st.objectid, st.name) + idPart(st.id)],
+};
+
+// --- users and their attributes ------------------------------------------------
+
+export interface UserRecord {
+  uid: number;
+  identifier: string;
+  bb_username: string | null;
+  bb_password: string | null;
+}
+
+export const userIndex = {
+  identifier: (identifier: string) => indexKey('user.identifier', stringPart(identifier)),
+  username: (username: string) => indexKey('user.username', stringPart(username)),
+};
+
+export const users: RecordKind<UserRecord> = {
+  name: 'user',
+  indexes(u) {
+    const keys = [userIndex.identifier(u.identifier) + idPart(u.uid)];
+    if (u.bb_username !== null) keys.push(userIndex.username(u.bb_username) + idPart(u.uid));
+    return keys;
+  },
+};
+
+export interface UserAttrRecord {
+  id: number;
+  uid: number;
+  attr_type: string;
+  attr_data: string;
+}
+
+export const userAttrIndex = {
+  /** Who has this attribute: findUserByAttr's lookup. */
+  value: (type: string, data: string) => indexKey('userattr.value', stringPart(type), stringPart(data)),
+  /** A user's attributes, or (with a type) the one of that type. */
+  user: (uid: number, type?: string) => indexKey('userattr.user', idPart(uid), type === undefined ? '' : stringPart(type)),
+};
+
+export const userAttrs: RecordKind<UserAttrRecord> = {
+  name: 'userattr',
+  indexes: (a) => [userAttrIndex.value(a.attr_type, a.attr_data) + idPart(a.id), userAttrIndex.user(a.uid, a.attr_type) + idPart(a.id)],
+};
+
 // --- conversions -------------------------------------------------------------
 
 export function toDate(ms: number | null): Date | null {

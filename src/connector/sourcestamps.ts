@@ -5,7 +5,7 @@ import type { Reader } from '../persistence/records.ts';
 import type { SsDict } from '../types.ts';
 import * as v from '../validate.ts';
 import type { Core } from './core.ts';
-import { buildsets, sourceStampIndex, sourceStamps, sourceStampSets } from './model.ts';
+import { buildsets, changes, sourceStampIndex, sourceStamps, sourceStampSets } from './model.ts';
 import type { PatchRecord, SourceStampRecord } from './model.ts';
 
 export interface AddSourceStampArgs {
@@ -46,6 +46,9 @@ export class SourceStampsComponent {
     return this.core.run(async (tx) => {
       if ((await readRecord(tx, sourceStampSets, stamp.sourcestampsetid)) === undefined) {
         throw new InvalidArgumentError(`sourcestampset ${stamp.sourcestampsetid} does not exist`);
+      }
+      for (const changeid of stamp.changeids) {
+        if ((await readRecord(tx, changes, changeid)) === undefined) throw new InvalidArgumentError(`change ${changeid} does not exist`);
       }
       const ssid = tx.allocateId(sourceStamps.name);
       tx.putRecord(sourceStamps, ssid, { ssid, ...stamp });

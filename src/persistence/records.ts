@@ -11,6 +11,8 @@ import { idOfKey, recordKey } from './keys.ts';
 export interface RecordKind<R> {
   readonly name: string;
   indexes(record: R): string[];
+  /** Set when records are keyed by another kind's ids (so this kind has no counter). */
+  readonly keyedBy?: string;
 }
 
 /** Reads of decoded records; the store and a transaction both provide it. */

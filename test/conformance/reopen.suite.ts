@@ -9,6 +9,38 @@ export default function reopen(h: Harness) {
     let coordinator: Coordinator;
     afterEach(() => coordinator?.close());
 
+    it('builds, changes, classifications, state and users are all back after reopen, ids still increasing', async () => {
+      coordinator = await h.open();
+      let db = await coordinator.connect('m1');
+      const uid = await db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: 'ann' });
+      await db.users.updateUser({ uid, bb_username: 'ann', bb_password: 'h' });
+      const changeid = await db.changes.addChange({ author: 'ann', files: ['f'], properties: { p: [{ x: 'ü' }, 'Change'] }, uid, branch: 'main' });
+      const objectid = await db.state.getObjectId('sched', 'Nightly');
+      await db.state.setState(objectid, 'last', { at: [1, 2, 3] });
+      await db.schedulers.classifyChanges(objectid, { [changeid]: true });
+      const sss = await db.sourcestampsets.addSourceStampSet();
+      const [, brids] = await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: {}, builderNames: ['a'] });
+      const bid = await db.builds.addBuild(brids.a!, 1);
+      const before = {
+        change: await db.changes.getChange(changeid), user: await db.users.getUser(uid), build: await db.builds.getBuild(bid),
+      };
+
+      coordinator = await h.reopen(coordinator);
+      db = await coordinator.connect('m1');
+      expect(await db.changes.getChange(changeid)).toEqual(before.change);
+      expect(await db.changes.getChangeUids(changeid)).toEqual([uid]);
+      expect(await db.users.getUser(uid)).toEqual(before.user);
+      expect(await db.users.getUserByUsername('ann')).toEqual(before.user);
+      expect(await db.builds.getBuild(bid)).toEqual(before.build);
+      expect(await db.state.getObjectId('sched', 'Nightly')).toBe(objectid);
+      expect(await db.state.getState(objectid, 'last')).toEqual({ at: [1, 2, 3] });
+      expect(await db.schedulers.getChangeClassifications(objectid, { branch: 'main' })).toEqual({ [changeid]: true });
+      expect(await db.changes.addChange({})).toBeGreaterThan(changeid);
+      expect(await db.users.findUserByAttr({ identifier: 'bob', attr_type: 'git', attr_data: 'bob' })).toBeGreaterThan(uid);
+      expect(await db.builds.addBuild(brids.a!, 2)).toBeGreaterThan(bid);
+      expect(await db.state.getObjectId('new', 'X')).toBeGreaterThan(objectid);
+    });
+
     it('every row, claim and id counter is back after close and reopen, and actors rehydrate in the right state', async () => {
       const clock = new TestClock(SUBMITTED_AT);
       coordinator = await h.open({ now: clock.now });

@@ -27,6 +27,12 @@ async function healthyStore(): Promise<string> {
   const cs = await m1.changesources.findChangeSourceId('poller');
   await m1.changesources.setChangeSourceMaster(cs, m2.masterid);
   await m1.masters.setMasterState(m2.masterid, false);
+  const uid = await m1.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: 'ann' });
+  const changeid = await m1.changes.addChange({ uid, branch: 'main' });
+  const objectid = await m1.state.getObjectId('nightly', 'Nightly');
+  await m1.state.setState(objectid, 'last', [changeid]);
+  await m1.schedulers.classifyChanges(objectid, { [changeid]: true });
+  await m1.builds.addBuild(brids.a!, 1);
   await coordinator.close();
   return location;
 }

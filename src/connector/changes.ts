@@ -1,0 +1,117 @@
+// changes: spec buildbot-database.md, "changes" (0.8.8, with codebase).
+import { InvalidArgumentError } from '../errors.ts';
+import { prefixRange } from '../persistence/backend.ts';
+import { idOfKey, recordPrefix } from '../persistence/keys.ts';
+import { readRecord, readRecords } from '../persistence/records.ts';
+import type { ChDict, Properties } from '../types.ts';
+import * as v from '../validate.ts';
+import type { Core } from './core.ts';
+import { changes, users } from './model.ts';
+import type { ChangeRecord } from './model.ts';
+
+export interface AddChangeArgs {
+  author?: string | null;
+  files?: string[] | null;
+  comments?: string | null;
+  is_dir?: number;
+  links?: string[] | null;
+  revision?: string | null;
+  when_timestamp?: Date | null;
+  branch?: string | null;
+  category?: string | null;
+  revlink?: string | null;
+  properties?: Properties;
+  repository?: string;
+  codebase?: string;
+  project?: string;
+  uid?: number | null;
+}
+
+const ADD_KEYS = ['author', 'files', 'comments', 'is_dir', 'links', 'revision', 'when_timestamp', 'branch', 'category', 'revlink', 'properties', 'repository', 'codebase', 'project', 'uid'] as const;
+const CACHE_SIZE = 1000;
+
+export class ChangesComponent {
+  /** Recently read chdicts by changeid, as Buildbot's `chdicts` cache; changes never change. */
+  private readonly cache = new Map<number, ChDict>();
+
+  constructor(private readonly core: Core) {}
+
+  /** Adds a change; resolves to its changeid. Every argument is optional and named. */
+  async addChange(args: AddChangeArgs = {}): Promise<number> {
+    const a = v.keywords(args, 'addChange arguments', ADD_KEYS);
+    const text = (key: string, fallback: string | null) => (a[key] === undefined ? fallback : v.nullableString(a[key], key));
+    const uid = a.uid === undefined ? null : v.nullableId(a.uid, 'uid');
+    const change: Omit<ChangeRecord, 'changeid'> = {
+      author: text('author', null),
+      files: v.optional(a.files, 'files', v.strings) ?? [],
+      comments: text('comments', null),
+      is_dir: a.is_dir === undefined ? 0 : v.integer(a.is_dir, 'is_dir'),
+      links: v.optional(a.links, 'links', v.strings) ?? [],
+      revision: text('revision', null),
+      when_timestamp: v.dateOrNow(a.when_timestamp, 'when_timestamp', () => this.core.now()),
+      branch: text('branch', null),
+      category: text('category', null),
+      revlink: text('revlink', ''),
+      properties: JSON.stringify(a.properties === undefined ? {} : v.properties(a.properties, 'properties', 'Change')),
+      repository: a.repository === undefined ? '' : v.string(a.repository, 'repository'),
+      codebase: a.codebase === undefined ? '' : v.string(a.codebase, 'codebase'),
+      project: a.project === undefined ? '' : v.string(a.project, 'project'),
+      uids: uid === null ? [] : [uid],
+    };
+    return this.core.run(async (tx) => {
+      if (uid !== null && (await readRecord(tx, users, uid)) === undefined) throw new InvalidArgumentError(`user ${uid} does not exist`);
+      const changeid = tx.allocateId(changes.name);
+      tx.putRecord(changes, changeid, { changeid, ...change });
+      return changeid;
+    });
+  }
+
+  /** The chdict of a change, or null; from the cache unless `no_cache`. */
+  async getChange(changeid: number, options?: { no_cache?: boolean }): Promise<ChDict | null> {
+    v.id(changeid, 'changeid');
+    const noCache = v.optional(v.options(options, 'getChange options', ['no_cache']).no_cache, 'no_cache', v.boolean) ?? false;
+    const cached = noCache ? undefined : this.cache.get(changeid);
+    if (cached !== undefined) return structuredClone(cached);
+    const change = await readRecord(this.core.reader, changes, changeid);
+    if (change === undefined) return null;
+    const dict = chdict(change);
+    this.remember(dict);
+    return structuredClone(dict);
+  }
+
+  /** The uids of the users who made a change, ascending. */
+  async getChangeUids(changeid: number): Promise<number[]> {
+    v.id(changeid, 'changeid');
+    return [...((await readRecord(this.core.reader, changes, changeid))?.uids ?? [])];
+  }
+
+  /** The `count` changes with the highest changeids, ascending by changeid. */
+  async getRecentChanges(count: number): Promise<ChDict[]> {
+    if (v.integer(count, 'count') < 0) throw new InvalidArgumentError(`count must be >= 0, not ${count}`);
+    if (count === 0) return [];
+    const reader = this.core.reader;
+    const keys = await reader.keys(prefixRange(recordPrefix(changes.name), { reverse: true, limit: count }));
+    return (await readRecords(reader, changes, keys.map(idOfKey).reverse())).map(chdict);
+  }
+
+  /** The newest changeid, or null when there are no changes. */
+  async getLatestChangeid(): Promise<number | null> {
+    const [key] = await this.core.reader.keys(prefixRange(recordPrefix(changes.name), { reverse: true, limit: 1 }));
+    return key === undefined ? null : idOfKey(key);
+  }
+
+  private remember(dict: ChDict): void {
+    this.cache.delete(dict.changeid);
+    this.cache.set(dict.changeid, dict);
+    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
+
+function chdict(c: ChangeRecord): ChDict {
+  return {
+    changeid: c.changeid, author: c.author, files: [...c.files], comments: c.comments, is_dir: c.is_dir,
+    links: [...c.links], revision: c.revision, when_timestamp: new Date(c.when_timestamp), branch: c.branch,
+    category: c.category, revlink: c.revlink, properties: JSON.parse(c.properties) as Properties,
+    repository: c.repository, codebase: c.codebase, project: c.project,
+  };
+}

@@ -1,0 +1,137 @@
+// users: spec buildbot-database.md, "users". A user has an identifier,
+// optional credentials, and attributes keyed by type (one per type).
+import type { Transaction } from '../actors/transaction.ts';
+import { InvalidArgumentError } from '../errors.ts';
+import { recordPrefix } from '../persistence/keys.ts';
+import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/records.ts';
+import type { Reader } from '../persistence/records.ts';
+import type { UsDict } from '../types.ts';
+import * as v from '../validate.ts';
+import type { Core } from './core.ts';
+import { changeIndex, changes, userAttrIndex, userAttrs, userIndex, users } from './model.ts';
+import type { UserRecord } from './model.ts';
+
+export interface UpdateUserArgs {
+  uid: number;
+  identifier?: string | null;
+  bb_username?: string | null;
+  bb_password?: string | null;
+  attr_type?: string | null;
+  attr_data?: string | null;
+}
+
+const USER_KEYS = ['uid', 'identifier', 'bb_username', 'bb_password'];
+
+export class UsersComponent {
+  constructor(private readonly core: Core) {}
+
+  /** The user with this attribute, or a new one named `identifier` that has it; resolves to its uid. */
+  async findUserByAttr(args: { identifier: string; attr_type: string; attr_data: string }): Promise<number> {
+    const a = v.keywords(args, 'findUserByAttr arguments', ['identifier', 'attr_type', 'attr_data'], ['identifier', 'attr_type', 'attr_data']);
+    const identifier = v.string(a.identifier, 'identifier');
+    const attr_type = v.string(a.attr_type, 'attr_type');
+    const attr_data = v.string(a.attr_data, 'attr_data');
+    return this.core.run(async (tx) => {
+      const attrId = await firstIdUnder(tx, userAttrIndex.value(attr_type, attr_data));
+      if (attrId !== undefined) return (await readRecord(tx, userAttrs, attrId))!.uid;
+      await refuseTaken(tx, 'identifier', identifier, userIndex.identifier(identifier));
+      const uid = tx.allocateId(users.name);
+      tx.putRecord(users, uid, { uid, identifier, bb_username: null, bb_password: null });
+      const id = tx.allocateId(userAttrs.name);
+      tx.putRecord(userAttrs, id, { id, uid, attr_type, attr_data });
+      return uid;
+    });
+  }
+
+  /** The usdict of a user, attributes included, or null. */
+  async getUser(uid: number): Promise<UsDict | null> {
+    v.id(uid, 'uid');
+    return fullDict(this.core.reader, await readRecord(this.core.reader, users, uid));
+  }
+
+  async getUserByUsername(username: string): Promise<UsDict | null> {
+    v.string(username, 'username');
+    const reader = this.core.reader;
+    const uid = await firstIdUnder(reader, userIndex.username(username));
+    return uid === undefined ? null : fullDict(reader, await readRecord(reader, users, uid));
+  }
+
+  /** Every user, without attributes. */
+  async getUsers(): Promise<UsDict[]> {
+    const reader = this.core.reader;
+    return (await readRecords(reader, users, await idsUnder(reader, recordPrefix(users.name)))).map(partialDict);
+  }
+
+  /**
+   * Changes only the fields given. bb_username needs bb_password, and
+   * attr_type needs attr_data. A uid with no user is silently ignored.
+   */
+  async updateUser(args: UpdateUserArgs): Promise<void> {
+    const a = v.keywords(args, 'updateUser arguments', ['uid', 'identifier', 'bb_username', 'bb_password', 'attr_type', 'attr_data'], ['uid']);
+    const uid = v.id(a.uid, 'uid');
+    const field = (key: string) => v.optional(a[key], key, v.string);
+    const [identifier, bb_username, bb_password, attr_type, attr_data] = [field('identifier'), field('bb_username'), field('bb_password'), field('attr_type'), field('attr_data')];
+    if (bb_username !== null && bb_password === null) throw new InvalidArgumentError('bb_username needs bb_password');
+    if (attr_type !== null && attr_data === null) throw new InvalidArgumentError('attr_type needs attr_data');
+    await this.core.run(async (tx) => {
+      const user = await readRecord(tx, users, uid);
+      if (user === undefined) return;
+      const next: UserRecord = { ...user };
+      if (identifier !== null && identifier !== user.identifier) {
+        await refuseTaken(tx, 'identifier', identifier, userIndex.identifier(identifier));
+        next.identifier = identifier;
+      }
+      if (bb_username !== null) {
+        if (bb_username !== user.bb_username) await refuseTaken(tx, 'bb_username', bb_username, userIndex.username(bb_username));
+        Object.assign(next, { bb_username, bb_password });
+      }
+      tx.putRecord(users, uid, next, user);
+      if (attr_type !== null) {
+        const attrId = await firstIdUnder(tx, userAttrIndex.user(uid, attr_type));
+        const previous = attrId === undefined ? undefined : await readRecord(tx, userAttrs, attrId);
+        const id = attrId ?? tx.allocateId(userAttrs.name);
+        tx.putRecord(userAttrs, id, { id, uid, attr_type, attr_data: attr_data! }, previous);
+      }
+    });
+  }
+
+  /** Removes a user, its attributes, and its links to changes. */
+  async removeUser(uid: number): Promise<void> {
+    v.id(uid, 'uid');
+    await this.core.run(async (tx) => {
+      const user = await readRecord(tx, users, uid);
+      if (user === undefined) return;
+      tx.deleteRecord(users, uid, user);
+      for (const id of await idsUnder(tx, userAttrIndex.user(uid))) tx.deleteRecord(userAttrs, id, (await readRecord(tx, userAttrs, id))!);
+      for (const changeid of await idsUnder(tx, changeIndex.user(uid))) {
+        const change = (await readRecord(tx, changes, changeid))!;
+        tx.putRecord(changes, changeid, { ...change, uids: change.uids.filter((u) => u !== uid) }, change);
+      }
+    });
+  }
+
+  async identifierToUid(identifier: string): Promise<number | null> {
+    v.string(identifier, 'identifier');
+    return (await firstIdUnder(this.core.reader, userIndex.identifier(identifier))) ?? null;
+  }
+}
+
+async function refuseTaken(tx: Transaction, field: string, value: string, index: string): Promise<void> {
+  const holder = await firstIdUnder(tx, index);
+  if (holder !== undefined) throw new InvalidArgumentError(`${field} ${JSON.stringify(value)} already belongs to user ${holder}`);
+}
+
+function partialDict(u: UserRecord): UsDict {
+  return { uid: u.uid, identifier: u.identifier, bb_username: u.bb_username, bb_password: u.bb_password };
+}
+
+/** A usdict with attributes folded in; types that collide with the user's own keys are ignored. */
+async function fullDict(reader: Reader, user: UserRecord | undefined): Promise<UsDict | null> {
+  if (user === undefined) return null;
+  const dict = partialDict(user);
+  const attrs = await readRecords(reader, userAttrs, await idsUnder(reader, userAttrIndex.user(user.uid)));
+  for (const { attr_type, attr_data } of attrs) {
+    if (!USER_KEYS.includes(attr_type)) Object.defineProperty(dict, attr_type, { value: attr_data, enumerable: true, writable: true, configurable: true });
+  }
+  return dict;
+}
