@@ -152,12 +152,17 @@ export class ActorRegistry {
     this.passivate();
   }
 
-  /** Drops the pending state of a commit that failed: actors stay at their durable state. */
+  /**
+   * Forgets the actors of a commit whose write failed. A failed write may
+   * still have reached the disk (an fsync that failed after the write), so
+   * rather than guess, they are passivated: the next command rehydrates
+   * each from what the store really holds.
+   */
   discard(effects: readonly Effect[]): void {
     for (const { hosted } of effects) {
       hosted.pending = null;
       hosted.pins = 0;
-      if (hosted.actor === null) this.live.delete(hosted.key);
+      this.evict(hosted);
     }
   }
 
@@ -188,7 +193,7 @@ export class ActorRegistry {
 
   private evict(hosted: Hosted): void {
     hosted.actor?.stop();
-    this.live.delete(hosted.key);
+    if (this.live.get(hosted.key) === hosted) this.live.delete(hosted.key);
   }
 
   private start(kind: ActorKind, key: string, from: { snapshot?: PersistedActor; input?: unknown }) {

@@ -1,17 +1,27 @@
 import type { Backend, WriteBatch } from '../../src/persistence/backend.ts';
 import { memoryBackend } from '../../src/persistence/memory.ts';
 
+/** How an injected write failure looks: its errno, and whether the data reached the store anyway. */
+export interface Fault {
+  code: 'EIO' | 'ENOSPC';
+  /** True for a failed fsync: the batch was written, then the write reported an error. */
+  landed: boolean;
+}
+
 /**
- * An in-memory backend whose writes the test controls: it counts them, can
- * hold them until released, and can fail the next ones.
+ * A backend wrapper whose writes the test controls: it counts them, can
+ * hold them until released, and can fail the next ones (fault injection).
  */
 export class ControlledBackend implements Backend {
-  private readonly inner = memoryBackend();
-  readonly capabilities = this.inner.capabilities;
+  readonly capabilities: Backend['capabilities'];
   readonly writes: WriteBatch[] = [];
   private held: { release: () => void }[] = [];
   private holding = false;
-  private failNext = 0;
+  private faults: Fault[] = [];
+
+  constructor(private readonly inner: Backend = memoryBackend()) {
+    this.capabilities = inner.capabilities;
+  }
 
   /** Holds every write from now on until release(). */
   hold(): void {
@@ -24,23 +34,22 @@ export class ControlledBackend implements Backend {
     for (const write of this.held.splice(0)) write.release();
   }
 
-  /** The next `count` writes fail with an I/O error and write nothing. */
-  failWrites(count = 1): void {
-    this.failNext = count;
+  /** The next `count` writes fail with `fault` (by default EIO, writing nothing). */
+  failWrites(count = 1, fault: Fault = { code: 'EIO', landed: false }): void {
+    this.faults.push(...Array.from({ length: count }, () => fault));
   }
 
   get heldWrites(): number {
     return this.held.length;
   }
 
-  async write(batch: WriteBatch): Promise<void> {
+  async write(batch: WriteBatch, options: { sync: boolean } = { sync: true }): Promise<void> {
     if (this.holding) await new Promise<void>((release) => this.held.push({ release }));
-    if (this.failNext > 0) {
-      this.failNext--;
-      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
-    }
+    const fault = this.faults.shift();
+    if (fault?.landed) await this.inner.write(batch, options);
+    if (fault) throw Object.assign(new Error(`${fault.code}: injected ${fault.landed ? 'fsync' : 'write'} failure`), { code: fault.code });
     this.writes.push(batch);
-    await this.inner.write(batch);
+    await this.inner.write(batch, options);
   }
 
   open = () => this.inner.open();
