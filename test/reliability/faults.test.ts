@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AlreadyClaimedError, NotClaimedError, openCoordinator, StorageError } from '../../src/api.ts';
 import type { Connector } from '../../src/api.ts';
+import type { Backend } from '../../src/persistence/backend.ts';
 import { levelDBBackend } from '../../src/persistence/leveldb.ts';
 import { memoryBackend } from '../../src/persistence/memory.ts';
 import { ControlledBackend } from '../support/controlledBackend.ts';
@@ -13,7 +14,7 @@ const root = mkdtempSync(join(tmpdir(), 'buildcoord-faults-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let stores = 0;
 
-const stores_ = {
+const stores_: Record<string, () => Backend> = {
   memory: () => memoryBackend(),
   leveldb: () => levelDBBackend(join(root, `store-${++stores}`)),
 };
@@ -23,7 +24,7 @@ const faults: Record<string, Fault> = {
   'fsync failed after the write landed': { code: 'EIO', landed: true },
 };
 
-async function farm(inner: () => ReturnType<(typeof stores_)['memory']>) {
+async function farm(inner: () => Backend) {
   const backend = new ControlledBackend(inner());
   const coordinator = await openCoordinator({ backend });
   const m1 = await coordinator.connect('m1');
