@@ -41,13 +41,16 @@ async function runWorker(location: string, seed: number, killAfter: number, ackE
   const lines: Line[] = [];
   let answered = 0;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Read to the end: what the worker printed before it died (even after the kill was sent) is its history.
   for await (const text of createInterface({ input: child.stdout })) {
-    const line = { ...JSON.parse(text), at: lines.length } as Line;
-    lines.push(line);
-    if ((line.t === 'ack' || line.t === 'nack') && ++answered >= killAfter) {
-      child.kill('SIGKILL');
-      break;
+    let line: Line;
+    try {
+      line = { ...JSON.parse(text), at: lines.length } as Line;
+    } catch {
+      break; // a line cut off by the kill
     }
+    lines.push(line);
+    if ((line.t === 'ack' || line.t === 'nack') && ++answered === killAfter) child.kill('SIGKILL');
   }
   child.kill('SIGKILL');
   await exited;
