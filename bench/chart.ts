@@ -8,7 +8,7 @@ export interface Series {
 }
 
 export function chart(title: string, series: Series[]): string {
-  const W = 760, H = 420, left = 70, right = 190, top = 40, bottom = 50;
+  const W = 800, H = 420, left = 70, right = 230, top = 40, bottom = 50;
   const xs = [...new Set(series.flatMap((s) => s.points.map(([x]) => x)))].sort((a, b) => a - b);
   const maxY = Math.max(...series.flatMap((s) => s.points.map(([, y]) => y))) * 1.1 || 1;
   const lx = (x: number) => left + ((Math.log2(x) - Math.log2(xs[0]!)) / Math.max(1, Math.log2(xs[xs.length - 1]!) - Math.log2(xs[0]!))) * (W - left - right);

@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
     requests: { type: 'string' },
     scale: { type: 'string', multiple: true },
     samples: { type: 'string' },
-    out: { type: 'string', default: 'docs/bench' },
+    out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -47,6 +47,8 @@ const sweep = list(args.concurrency, quick ? ['1', '16', '64'] : ['1', '4', '16'
 const requests = Number(args.requests ?? (quick ? 2_000 : 20_000));
 const scales = list(args.scale, quick ? ['10000'] : ['10000', '100000', '1000000']).map(Number);
 const samples = Number(args.samples ?? (quick ? 1 : 3));
+// Full runs are the published figures; quick runs are smoke tests and stay out of the tree.
+const outDir = args.out ?? (quick ? '.bench' : 'docs/bench');
 const MASTERS = 4;
 const BUILDERS = 16;
 const REFERENCE = 64; // the concurrency the targets speak of
@@ -123,6 +125,12 @@ async function measure(scenario: Scenario, store: Store, durability: Durability,
   };
 }
 
+/**
+ * Requests per run: fewer at low concurrency (one claim per fsync is slow)
+ * and for poll, whose every call reads all of a builder's unclaimed requests.
+ */
+const sizeFor = (scenario: Scenario, concurrency: number) => Math.min(requests, 2_000 * concurrency, scenario === 'poll' ? 4_000 : Infinity);
+
 const rows: Row[] = [];
 const started = Date.now();
 
@@ -135,11 +143,11 @@ for (const scenario of ['claim', 'contended', 'poll'] as const) {
   if (!scenarios.includes(scenario)) continue;
   for (const durability of durabilities) {
     const levels = scenario === 'claim' ? sweep : [REFERENCE];
-    for (const c of levels) rows.push(await measure(scenario, 'leveldb', durability, c, Math.min(requests, 2_000 * c)));
+    for (const c of levels) rows.push(await measure(scenario, 'leveldb', durability, c, sizeFor(scenario, c)));
   }
   // The actor layer alone: the same scenario on the in-memory store.
   const levels = scenario === 'claim' ? sweep : [REFERENCE];
-  for (const c of levels) rows.push(await measure(scenario, 'memory', 'sync', c, Math.min(requests, 2_000 * c)));
+  for (const c of levels) rows.push(await measure(scenario, 'memory', 'sync', c, sizeFor(scenario, c)));
 }
 
 const sqliteRequests = Math.min(requests, 5_000);
@@ -183,15 +191,15 @@ if (scaleRows.length > 0) {
 const doubled = [...rows, ...scaleRows].reduce((n, r) => n + r.doubleWins, 0);
 console.log(`\nrequests won twice: ${doubled}   (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 
-mkdirSync(args.out!, { recursive: true });
+mkdirSync(outDir, { recursive: true });
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: totalmem() / 2 ** 30, node: process.version, platform: process.platform };
 const options = { quick, scenarios, durabilities, sweep, requests, scales, samples, masters: MASTERS, builders: BUILDERS };
 const file = quick ? 'quick.json' : 'latest.json';
-writeFileSync(join(args.out!, file), JSON.stringify({ date: new Date().toISOString(), machine, options, rows, scale: scaleRows, sqlite: { requests: sqliteRequests, full: sqliteFull, normal: sqliteNormal } }, null, 2));
+writeFileSync(join(outDir, file), JSON.stringify({ date: new Date().toISOString(), machine, options, rows, scale: scaleRows, sqlite: { requests: sqliteRequests, full: sqliteFull, normal: sqliteNormal } }, null, 2));
 const line = (store: Store, durability: Durability) => rows.filter((r) => r.scenario === 'claim' && r.store === store && r.durability === durability).map((r) => [r.concurrency, r.claimsPerSecond] as [number, number]);
 // The ceiling is per call (claims and completes); halve it to set it beside claims/s.
 const raw = rows.filter((r) => r.scenario === 'claim' && r.durability === 'sync' && r.rawCeilingPerSecond !== undefined).map((r) => [r.concurrency, r.rawCeilingPerSecond! * (r.claimsPerSecond / r.callsPerSecond) ] as [number, number]);
-writeFileSync(join(args.out!, quick ? 'quick.svg' : 'throughput.svg'), chart('Claims/s against claimers in flight (claim scenario)', [
+writeFileSync(join(outDir, quick ? 'quick.svg' : 'throughput.svg'), chart('Claims/s against claimers in flight (claim scenario)', [
   { name: 'buildcoord, sync', color: '#1f77b4', points: line('leveldb', 'sync') },
   { name: 'buildcoord, buffered', color: '#2ca02c', points: line('leveldb', 'buffered') },
   { name: 'buildcoord, in memory', color: '#9467bd', points: line('memory', 'sync') },
@@ -199,5 +207,5 @@ writeFileSync(join(args.out!, quick ? 'quick.svg' : 'throughput.svg'), chart('Cl
   { name: 'sqlite FULL', color: '#d62728', points: [[1, sqliteFull.claims.perSecond] as [number, number]], dashed: true },
   { name: 'sqlite NORMAL', color: '#8c564b', points: [[1, sqliteNormal.claims.perSecond] as [number, number]], dashed: true },
 ].filter((s) => s.points.length > 0)));
-console.log(`figures: ${join(args.out!, file)}`);
+console.log(`figures: ${join(outDir, file)}`);
 if (doubled > 0) process.exit(1);
