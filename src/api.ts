@@ -20,6 +20,7 @@ export {
 export type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './persistence/backend.ts';
 export { memoryBackend } from './persistence/memory.ts';
 export { levelDBBackend } from './persistence/leveldb.ts';
+export { BackendWrapper } from './persistence/wrapper.ts';
 export type { BrDict, BsDict, SsDict, BDict, ChDict, UsDict, ChangeSourceDict, MasterDict, Properties } from './types.ts';
 export { verify, verifyBackend } from './verify.ts';
 export type { VerifyReport, Problem } from './verify.ts';

@@ -1,25 +1,17 @@
 import { ClassicLevel } from 'classic-level';
-import type { Backend, WriteBatch } from '../../src/persistence/backend.ts';
+import type { WriteBatch } from '../../src/persistence/backend.ts';
+import { BackendWrapper } from '../../src/persistence/wrapper.ts';
 
 /**
  * A Backend wrapper that keeps every batch the coordinator writes while
  * recording, so the storage ceiling can replay exactly the same bytes in
  * exactly the same grouping.
  */
-export class RecordingBackend implements Backend {
+export class RecordingBackend extends BackendWrapper {
   readonly batches: WriteBatch[] = [];
   recording = false;
-  constructor(private readonly inner: Backend) {}
-  get capabilities() {
-    return this.inner.capabilities;
-  }
-  open = () => this.inner.open();
-  get: Backend['get'] = (key) => this.inner.get(key);
-  getMany: Backend['getMany'] = (keys) => this.inner.getMany(keys);
-  keys: Backend['keys'] = (range) => this.inner.keys(range);
-  entries: Backend['entries'] = (range) => this.inner.entries(range);
-  close = () => this.inner.close();
-  write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
+
+  override write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
     if (this.recording) this.batches.push(batch);
     return this.inner.write(batch, options);
   }

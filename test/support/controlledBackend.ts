@@ -1,5 +1,6 @@
 import type { Backend, WriteBatch } from '../../src/persistence/backend.ts';
 import { memoryBackend } from '../../src/persistence/memory.ts';
+import { BackendWrapper } from '../../src/persistence/wrapper.ts';
 
 /** How an injected write failure looks: its errno, and whether the data reached the store anyway. */
 export interface Fault {
@@ -12,15 +13,14 @@ export interface Fault {
  * A backend wrapper whose writes the test controls: it counts them, can
  * hold them until released, and can fail the next ones (fault injection).
  */
-export class ControlledBackend implements Backend {
-  readonly capabilities: Backend['capabilities'];
+export class ControlledBackend extends BackendWrapper {
   readonly writes: WriteBatch[] = [];
   private held: { release: () => void }[] = [];
   private holding = false;
   private faults: Fault[] = [];
 
-  constructor(private readonly inner: Backend = memoryBackend()) {
-    this.capabilities = inner.capabilities;
+  constructor(inner: Backend = memoryBackend()) {
+    super(inner);
   }
 
   /** Holds every write from now on until release(). */
@@ -43,7 +43,7 @@ export class ControlledBackend implements Backend {
     return this.held.length;
   }
 
-  async write(batch: WriteBatch, options: { sync: boolean } = { sync: true }): Promise<void> {
+  override async write(batch: WriteBatch, options: { sync: boolean } = { sync: true }): Promise<void> {
     if (this.holding) await new Promise<void>((release) => this.held.push({ release }));
     const fault = this.faults.shift();
     if (fault?.landed) await this.inner.write(batch, options);
@@ -52,12 +52,6 @@ export class ControlledBackend implements Backend {
     await this.inner.write(batch, options);
   }
 
-  open = () => this.inner.open();
-  get: Backend['get'] = (key) => this.inner.get(key);
-  getMany: Backend['getMany'] = (keys) => this.inner.getMany(keys);
-  keys: Backend['keys'] = (range) => this.inner.keys(range);
-  entries: Backend['entries'] = (range) => this.inner.entries(range);
-  close = () => this.inner.close();
 }
 
 /** Lets the event loop run `count` turns: enough for scheduled flushes and in-memory writes. */
