@@ -1,0 +1,217 @@
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import type { InspectionEvent, Observer } from 'xstate';
+import { openCoordinator } from '../coordinator.ts';
+import type { Coordinator } from '../coordinator.ts';
+import { createLiveFeed, fanOut } from '../view/feed.ts';
+import { startLiveView } from '../view/server.ts';
+import type { LiveView } from '../view/server.ts';
+import { parsePort, parseSeconds, wholeNumber } from './args.ts';
+import { CliError, EXIT } from './exit.ts';
+import { Farm, SimulatedClock, TIMING, seededRandom } from './farm.ts';
+import type { SimMaster } from './farm.ts';
+import { listenError, untilInterrupted } from './serve.ts';
+import { storeError } from './store.ts';
+
+export interface DemoOptions {
+  location: string;
+  duration: number;
+  port: number;
+  inspect?: boolean;
+  inspectPort: number;
+  hold?: boolean;
+  seed: number;
+}
+
+const MASTER_NAMES = ['master-a', 'master-b', 'master-c'];
+const CHANGE_SOURCE = 'git-poller';
+
+/** The Stately inspector: its local server, and a WebSocket inspector that reports to it. */
+async function startStatelyInspector(port: number): Promise<{ inspect: Observer<InspectionEvent>; url: string; stop(): void }> {
+  // Its server cannot report a failed listen, so see first that the port is free.
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer().once('error', () => reject(new CliError(`--inspect-port ${port} is in use; give another`, EXIT.usage)));
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
+  const { createInspectorServer } = await import('@statelyai/inspect/server');
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  const server = createInspectorServer({ port, autoOpen: false });
+  const inspector = createWebSocketInspector({ url: `ws://localhost:${port}` });
+  return {
+    inspect: inspector.inspect,
+    url: `http://localhost:${port}`,
+    stop() {
+      inspector.stop();
+      server.stop();
+    },
+  };
+}
+
+/** Progress on stderr when it is a terminal: a bar for the requests, a line per master. */
+function progressDisplay(masters: SimMaster[]) {
+  if (!process.stderr.isTTY) return null;
+  const bars = new cliProgress.MultiBar(
+    { hideCursor: true, clearOnComplete: false, stopOnComplete: false, forceRedraw: true, barsize: 20, format: ' requests {bar} {value}/{total} done, {claimed} claimed, {unclaimed} queued  sim {sim}' },
+    cliProgress.Presets.shades_classic,
+  );
+  const overall = bars.create(1, 0, { claimed: 0, unclaimed: 0, sim: '' });
+  const lines = masters.map((m) => bars.create(1, 0, { name: m.name }, { format: ' {name} {status} building {running}, built {built}, won {won}, lost {lost}, took over {tookOver}' }));
+  return {
+    log: (text: string) => bars.log(text + '\n'),
+    update(counts: { total: number; complete: number; claimed: number; unclaimed: number }, sim: string) {
+      overall.setTotal(Math.max(1, counts.total));
+      overall.update(counts.complete, { claimed: counts.claimed, unclaimed: counts.unclaimed, sim });
+      masters.forEach((m, i) => lines[i]!.update(0, { name: m.name, status: m.alive ? 'alive' : 'DEAD ', running: m.running.size, built: m.built, won: m.won, lost: m.lost, tookOver: m.tookOver }));
+    },
+    stop: () => bars.stop(),
+  };
+}
+
+
+/**
+ * The demo: a simulated single-node build master on the embedded LevelDB
+ * store, watched live. Returns when the run (and `--hold`) is over.
+ */
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const clock = new SimulatedClock(Date.now());
+  let simStart = 0;
+  /** Simulated time since the run began, h:mm:ss. */
+  const simTime = () => new Date(clock.now().getTime() - simStart).toISOString().slice(12, 19);
+  const feed = createLiveFeed({ now: clock.now, keep: 300 });
+  const stately = options.inspect ? await startStatelyInspector(options.inspectPort) : null;
+  let coordinator: Coordinator;
+  try {
+    coordinator = await openCoordinator({ location: options.location, now: clock.now, inspect: fanOut(feed.inspect, stately?.inspect) });
+  } catch (error) {
+    stately?.stop();
+    throw storeError(options.location, error);
+  }
+  let view: LiveView | null = null;
+  let display: ReturnType<typeof progressDisplay> = null;
+  let interrupted = false;
+  let removeInterrupt = () => {};
+  const say = (text: string) => (display ? display.log(text) : process.stdout.write(text + '\n'));
+  try {
+    const dbs = [];
+    for (const name of MASTER_NAMES) dbs.push(await coordinator.connect(name));
+    const [first] = dbs;
+
+    // A store from an earlier run may be ahead of the wall clock: simulated time never goes back.
+    const requests = await first!.buildrequests.getBuildRequests();
+    for (const m of await first!.masters.getMasters()) clock.catchUp(m.last_active);
+    for (const br of requests) for (const t of [br.claimed_at, br.complete_at, br.submitted_at]) if (t) clock.catchUp(t);
+    for (const db of dbs) await db.masters.setMasterState(db.masterid, true);
+    simStart = clock.now().getTime();
+
+    const masters: SimMaster[] = dbs.map((db, i) => ({ name: MASTER_NAMES[i]!, db, alive: true, running: new Map(), won: 0, lost: 0, tookOver: 0, built: 0, buildNumber: 0 }));
+    const changesourceid = await first!.changesources.findChangeSourceId(CHANGE_SOURCE);
+    let owner = (await first!.changesources.getChangeSource(changesourceid))!.masterid;
+    if (owner === null) {
+      await masters[2]!.db.changesources.setChangeSourceMaster(changesourceid, masters[2]!.db.masterid);
+      owner = masters[2]!.db.masterid;
+    }
+    // The master that dies is the one running the change source, so both takeovers show.
+    const victim = masters.find((m) => m.db.masterid === owner) ?? masters[2]!;
+    const schedulerid = await first!.state.getObjectId('all-builders', 'SingleBranchScheduler');
+    const farm = new Farm(masters, victim, changesourceid, schedulerid, clock, seededRandom(options.seed), say);
+    feed.subscribe((t) => {
+      if (t.kind === 'buildrequest' && t.from === 'claimed' && t.to === 'unclaimed') farm.released(t.id);
+    });
+
+    view = await startLiveView(first!, { port: options.port, feed, now: clock.now, title: 'buildcoord demo' }).catch((error: unknown) => {
+      throw listenError(options.port, error);
+    });
+    say(`buildcoord demo: 3 masters on the LevelDB store at ${resolve(options.location)}`);
+    say(`live view: ${view.url}`);
+    if (stately) say(`Stately inspector: ${stately.url} (the inspector page itself loads from stately.ai)`);
+    const leftover = requests.filter((br) => br.claimed && !br.complete).length;
+    if (leftover > 0) say(`${leftover} claim(s) left from an earlier run: nobody builds them, so they will expire`);
+    say(`${victim.name} runs change source ${CHANGE_SOURCE} and will die at simulated ${TIMING.deathTick * TIMING.secondsPerTick} s`);
+
+    display = progressDisplay(masters);
+    // Ctrl-C ends the run early but cleanly: the summary, the cursor back, the store closed. A second one kills.
+    const interrupt = () => void (interrupted = true);
+    process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+    removeInterrupt = () => process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+    const started = performance.now();
+    const tickMs = (options.duration * 1000) / TIMING.ticks;
+    let nextReport = TIMING.ticks / 8;
+    for (let tick = 1; tick <= TIMING.ticks && !interrupted; tick++) {
+      await farm.step();
+      const all = await first!.buildrequests.getBuildRequests();
+      const counts = { total: all.length, complete: all.filter((br) => br.complete).length, claimed: all.filter((br) => br.claimed && !br.complete).length, unclaimed: all.filter((br) => !br.claimed && !br.complete).length };
+      if (display) display.update(counts, simTime());
+      else if (tick >= nextReport) {
+        say(`[sim ${simTime()}] ${counts.complete}/${counts.total} requests complete, ${counts.claimed} claimed, ${counts.unclaimed} unclaimed`);
+        nextReport = tick + TIMING.ticks / 8;
+      }
+      // Pace the ticks over --duration; simulated time does not depend on it.
+      const wait = started + tick * tickMs - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    display?.stop();
+    display = null;
+    removeInterrupt();
+
+    const seconds = (performance.now() - started) / 1000;
+    const all = await first!.buildrequests.getBuildRequests();
+    const mastersNow = await first!.masters.getMasters();
+    const c = farm.counts;
+    const lines = [
+      '',
+      `${interrupted ? `interrupted at tick ${farm.tick} of ${TIMING.ticks}` : 'done'} in ${seconds.toFixed(1)} s, ${simTime()} simulated; store ${resolve(options.location)}`,
+      `this run: ${c.changes} changes, ${c.buildsets} buildsets (${c.buildsetsComplete} completed), ${c.expired} claim(s) expired, ${c.tookOver} taken over from ${victim.name}`,
+      `the store: ${all.length} build requests, ${all.filter((br) => br.complete).length} complete, ${all.filter((br) => br.claimed && !br.complete).length} claimed, ${all.filter((br) => !br.claimed && !br.complete).length} unclaimed`,
+      ...masters.map((m) => {
+        const row = mastersNow.find((r) => r.id === m.db.masterid);
+        return `  ${m.name}  ${row?.active ? 'active  ' : 'inactive'}  claim races won ${m.won}, lost ${m.lost}; took over ${m.tookOver}, built ${m.built}${m.alive ? '' : ' (died)'}`;
+      }),
+      `requests won twice: ${c.doubleWins}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    if (c.doubleWins > 0) throw new CliError(`${c.doubleWins} request(s) were won by two masters at once`, EXIT.failed);
+    if (interrupted) throw new CliError('interrupted', EXIT.interrupted);
+    if (options.hold) {
+      process.stdout.write(`serving the live view at ${view.url} until Ctrl-C\n`);
+      await untilInterrupted();
+    }
+  } finally {
+    display?.stop();
+    removeInterrupt();
+    await view?.close();
+    await coordinator.close();
+    stately?.stop();
+  }
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run a simulated build farm on the embedded LevelDB store, with the live view')
+    .option('-d, --duration <seconds>', 'how long the run takes, in real seconds', parseSeconds, 20)
+    .option('-l, --location <dir>', 'the store directory (LevelDB); an earlier run there is continued', './state')
+    .option('-p, --port <n>', 'live view port on 127.0.0.1 (0: any free port)', parsePort, 0)
+    .option('--inspect', "also report every actor to the Stately inspector (@statelyai/inspect's local server)")
+    .option('--inspect-port <n>', 'port of the Stately inspector server', wholeNumber(1, 65_535), 8080)
+    .option('--hold', 'keep serving the live view after the run, until Ctrl-C')
+    .option('--seed <n>', 'random seed of the simulation', wholeNumber(0, 2 ** 32 - 1), 1)
+    .addHelpText('after', `
+Three masters share one store. A change source, run by one master, yields
+changes; a scheduler on the same master makes a buildset for several builders
+per change; the masters race to claim requests, reclaim (heartbeat) the ones
+they build, and complete them. Partway, the master running the change source
+dies: its claims expire (after ${TIMING.claimExpirySeconds} simulated s) and are taken over, then it
+is marked inactive and another master takes over the change source. Time is
+simulated (${TIMING.secondsPerTick} s per tick, ${TIMING.ticks} ticks), so expiry needs no waiting.
+
+The live view URL is printed at the start. With --inspect, the Stately
+inspector server listens on --inspect-port (all interfaces: it is
+@statelyai/inspect's own server) and its page loads the inspector UI from
+stately.ai, so that part needs internet; the live view does not. The store
+directory is locked while the demo runs.`)
+    .action(async (options: DemoOptions) => {
+      await runDemo(options);
+    });
+}

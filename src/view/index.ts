@@ -1,0 +1,13 @@
+/**
+ * The live view, for a build master to host in its own process:
+ *
+ *   import { createLiveFeed, startLiveView } from 'buildcoord/view';
+ *
+ * Kept out of the package root so that the coordinator does not load a web server.
+ */
+export { createLiveFeed, fanOut } from './feed.ts';
+export type { LiveFeed, LiveFeedOptions, Transition } from './feed.ts';
+export { startLiveView } from './server.ts';
+export type { LiveView, LiveViewOptions } from './server.ts';
+export { readSummary } from './summary.ts';
+export type { Summary, StateCounts, RequestState } from './summary.ts';
