@@ -40,7 +40,7 @@ export function nullableId(value: unknown, name: string): number | null {
 /** A list of ids, in the order given. */
 export function ids(value: unknown, name: string): number[] {
   if (!Array.isArray(value)) refuse(name, 'an array of ids', value);
-  return value.map((item, index) => id(item, `${name}[${index}]`));
+  return Array.from(value, (item, index) => id(item, `${name}[${index}]`)); // Array.from visits holes, map skips them
 }
 
 export function integer(value: unknown, name: string): number {
@@ -75,7 +75,7 @@ export function optional<T>(value: unknown, name: string, check: (value: unknown
 /** A list of strings. */
 export function strings(value: unknown, name: string): string[] {
   if (!Array.isArray(value)) refuse(name, 'an array of strings', value);
-  return value.map((item, index) => string(item, `${name}[${index}]`));
+  return Array.from(value, (item, index) => string(item, `${name}[${index}]`));
 }
 
 /** A valid Date, as epoch milliseconds. */

@@ -100,7 +100,7 @@ export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
 
   // Keys outside the layout.
   for await (const [key] of chunks(backend, '')) {
-    if (!/^(c\/|r\/|i\/)/.test(key)) problems.push({ key, problem: 'key outside the layout (c/, r/, i/)' });
+    if (!/^(c\/|r\/|i\/|m\/commit$)/.test(key)) problems.push({ key, problem: 'key outside the layout (c/, r/, i/, m/commit)' });
   }
 
   return { ok: problems.length === 0, records, indexEntries, problems };

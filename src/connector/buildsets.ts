@@ -127,8 +127,7 @@ async function* newestFirst(reader: Reader): AsyncGenerator<BuildsetRecord> {
 }
 
 function builderList(value: unknown): string[] {
-  if (!Array.isArray(value)) throw new InvalidArgumentError('builderNames must be an array of strings');
-  const names = value.map((name, index) => v.string(name, `builderNames[${index}]`));
+  const names = v.strings(value, 'builderNames');
   const seen = new Set<string>();
   const repeated = names.find((name) => seen.size === seen.add(name).size);
   if (repeated !== undefined) throw new InvalidArgumentError(`builderNames names ${JSON.stringify(repeated)} twice`);

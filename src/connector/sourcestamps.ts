@@ -68,17 +68,18 @@ export class SourceStampsComponent {
   }
 }
 
+/** The patch, or null without a body; the other patch_* arguments are checked even then (Buildbot ignores them). */
 function parsePatch(a: Record<string, unknown>): PatchRecord | null {
-  if (a.patch_body === undefined || a.patch_body === null) return null;
-  const body = a.patch_body instanceof Uint8Array ? new Uint8Array(a.patch_body) : v.string(a.patch_body, 'patch_body');
   const optional = (key: string, fallback: string | null) => (a[key] === undefined ? fallback : v.nullableString(a[key], key));
-  return {
-    body,
+  const patch = {
     level: a.patch_level === undefined || a.patch_level === null ? 0 : v.integer(a.patch_level, 'patch_level'),
     author: optional('patch_author', ''),
     comment: optional('patch_comment', ''),
     subdir: optional('patch_subdir', null),
   };
+  if (a.patch_body === undefined || a.patch_body === null) return null;
+  const body = a.patch_body instanceof Uint8Array ? new Uint8Array(a.patch_body) : v.string(a.patch_body, 'patch_body');
+  return { body, ...patch };
 }
 
 export async function stampsOfSet(reader: Reader, sourcestampsetid: number): Promise<SourceStampRecord[]> {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlreadyClaimedError, InvalidArgumentError, NotClaimedError } from '../../src/api.ts';
 import type { BrDict, Connector, Coordinator } from '../../src/api.ts';
-import { CLAIMED_AT, COMPLETE_AT, SUBMITTED_AT, TestClock } from './harness.ts';
+import { CLAIMED_AT, COMPLETE_AT, COMPLETE_AT_EPOCH, SUBMITTED_AT, TestClock } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 /**
@@ -38,6 +38,7 @@ async function world(h: Harness): Promise<World> {
 }
 
 const ids = (list: BrDict[]) => list.map((br) => br.brid).sort((a, b) => a - b);
+const byId = (list: BrDict[]) => [...list].sort((a, b) => a.brid - b.brid);
 
 export default function buildrequests(h: Harness) {
   describe(`buildrequests [${h.name}]`, () => {
@@ -102,6 +103,48 @@ export default function buildrequests(h: Harness) {
       expect(await w.m1.buildrequests.getBuildRequests({ claimed: true })).toEqual([]);
     });
 
+    it('claimBuildRequests with claimed_at: null uses the clock, as if it were not given', async () => {
+      w = await world(h);
+      w.clock.set(CLAIMED_AT);
+      await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: null });
+      expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, claimed_at: CLAIMED_AT, mine: true });
+    });
+
+    it('claimBuildRequests naming a request twice fails and claims neither', async () => {
+      w = await world(h);
+      await expect(w.m1.buildrequests.claimBuildRequests([w.A, w.B, w.A])).rejects.toThrow(AlreadyClaimedError);
+      expect(await w.m1.buildrequests.getBuildRequests({ claimed: true })).toEqual([]);
+    });
+
+    it('a refused claim leaves the other master\'s claim exactly as it was', async () => {
+      w = await world(h);
+      await w.m2.buildrequests.claimBuildRequests([w.C], { claimed_at: CLAIMED_AT });
+      w.clock.set(COMPLETE_AT);
+      await expect(w.m1.buildrequests.claimBuildRequests([w.C])).rejects.toThrow(AlreadyClaimedError);
+      expect(await w.m2.buildrequests.getBuildRequest(w.C)).toMatchObject({ claimed: true, claimed_at: CLAIMED_AT, mine: true });
+    });
+
+    it('a request released by unclaim can be claimed again, by any master', async () => {
+      w = await world(h);
+      await w.m1.buildrequests.claimBuildRequests([w.A]);
+      await w.m1.buildrequests.unclaimBuildRequests([w.A]);
+      w.clock.set(CLAIMED_AT);
+      await w.m2.buildrequests.claimBuildRequests([w.A]);
+      expect(await w.m2.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, claimed_at: CLAIMED_AT, mine: true });
+    });
+
+    it('every method given [] is a no-op', async () => {
+      w = await world(h);
+      await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
+      const before = await w.m1.buildrequests.getBuildRequests();
+      const br = w.m1.buildrequests;
+      await br.claimBuildRequests([]);
+      await br.reclaimBuildRequests([]);
+      await br.unclaimBuildRequests([]);
+      await br.completeBuildRequests([], 0);
+      expect(byId(await br.getBuildRequests())).toEqual(byId(before));
+    });
+
     it('reclaimBuildRequests renews this master\'s claims to now', async () => {
       w = await world(h);
       await w.m1.buildrequests.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });
@@ -120,6 +163,8 @@ export default function buildrequests(h: Harness) {
         await expect(w.m1.buildrequests.reclaimBuildRequests([w.A, other])).rejects.toThrow(AlreadyClaimedError);
       }
       expect((await w.m1.buildrequests.getBuildRequest(w.A))!.claimed_at).toEqual(CLAIMED_AT);
+      expect(await w.m2.buildrequests.getBuildRequest(w.B)).toMatchObject({ claimed_at: CLAIMED_AT, mine: true }); // bystander
+      expect(await w.m1.buildrequests.getBuildRequest(w.C)).toMatchObject({ claimed: false }); // not claimed by the attempt
     });
 
     it('unclaimBuildRequests releases only this master\'s claims, skipping others\' and missing ids', async () => {
@@ -147,9 +192,12 @@ export default function buildrequests(h: Harness) {
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
       await w.m1.buildrequests.completeBuildRequests([w.A], 0);
-      expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({
-        complete: true, complete_at: COMPLETE_AT, claimed: true, claimed_at: CLAIMED_AT, mine: true,
+      expect(await w.m1.buildrequests.getBuildRequest(w.A)).toEqual({
+        brid: w.A, buildsetid: w.bs1, buildername: 'linux', priority: 0,
+        claimed: true, claimed_at: CLAIMED_AT, mine: true,
+        complete: true, complete_at: COMPLETE_AT, results: 0, submitted_at: SUBMITTED_AT,
       });
+      expect(await w.m2.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, mine: false });
     });
 
     it('completing a complete or missing request fails with NotClaimedError and completes none', async () => {
@@ -160,6 +208,30 @@ export default function buildrequests(h: Harness) {
       expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ complete: false });
     });
 
+    it('completeBuildRequests naming a request twice fails with NotClaimedError and completes neither', async () => {
+      w = await world(h);
+      await expect(w.m1.buildrequests.completeBuildRequests([w.A, w.B, w.A], 0)).rejects.toThrow(NotClaimedError);
+      expect(await w.m1.buildrequests.getBuildRequests({ complete: true })).toEqual([]);
+    });
+
+    it('a refused completion changes neither the incomplete request nor the complete one', async () => {
+      w = await world(h);
+      await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
+      await w.m1.buildrequests.completeBuildRequests([w.B], 3, { complete_at: CLAIMED_AT });
+      await expect(w.m1.buildrequests.completeBuildRequests([w.A, w.B], 5, { complete_at: COMPLETE_AT })).rejects.toThrow(NotClaimedError);
+      expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, claimed_at: CLAIMED_AT, complete: false, complete_at: null, results: -1 });
+      expect(await w.m1.buildrequests.getBuildRequest(w.B)).toMatchObject({ complete: true, complete_at: CLAIMED_AT, results: 3 });
+    });
+
+    it('another master cannot unclaim or reclaim a complete request it does not hold', async () => {
+      w = await world(h);
+      await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
+      await w.m1.buildrequests.completeBuildRequests([w.A], 0);
+      await w.m2.buildrequests.unclaimBuildRequests([w.A]);
+      await expect(w.m2.buildrequests.reclaimBuildRequests([w.A])).rejects.toThrow(AlreadyClaimedError);
+      expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ complete: true, claimed: true, claimed_at: CLAIMED_AT, mine: true });
+    });
+
     it('the owner may unclaim or reclaim a complete request; nobody may claim it', async () => {
       w = await world(h);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
@@ -167,6 +239,9 @@ export default function buildrequests(h: Harness) {
       await w.m1.buildrequests.reclaimBuildRequests([w.A]);
       await w.m1.buildrequests.unclaimBuildRequests([w.A]);
       expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ complete: true, claimed: false, claimed_at: null });
+      // Released but complete: neither claimed nor unclaimed.
+      expect(await w.m1.buildrequests.getBuildRequests({ claimed: 'mine' })).toEqual([]);
+      expect(ids(await w.m1.buildrequests.getBuildRequests({ claimed: false }))).toEqual([w.B, w.C, w.D]);
       await expect(w.m2.buildrequests.claimBuildRequests([w.A])).rejects.toThrow(AlreadyClaimedError);
     });
 
@@ -184,6 +259,34 @@ export default function buildrequests(h: Harness) {
       expect(await w.m1.buildrequests.getBuildRequest(w.C)).toMatchObject({ claimed: true, complete: true }); // complete: kept
       expect(await w.m1.buildrequests.getBuildRequest(w.D)).toMatchObject({ claimed: true, mine: true });
       expect(await w.m1.buildrequests.unclaimExpiredRequests(99)).toBe(0);
+    });
+
+    it('unclaimExpiredRequests(0) releases every claim made before now and keeps those made now', async () => {
+      w = await world(h);
+      await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: new Date(-86_400_000) }); // before 1970
+      await w.m2.buildrequests.claimBuildRequests([w.B], { claimed_at: CLAIMED_AT });
+      w.clock.set(COMPLETE_AT);
+      await w.m1.buildrequests.claimBuildRequests([w.C]); // at now
+      expect(await w.m2.buildrequests.unclaimExpiredRequests(0)).toBe(2);
+      expect(ids(await w.m1.buildrequests.getBuildRequests({ claimed: true }))).toEqual([w.C]);
+      expect(ids(await w.m1.buildrequests.getBuildRequests({ claimed: false }))).toEqual([w.A, w.B, w.D]);
+    });
+
+    it('a reclaimed request is not expired by a claim age it would have had before', async () => {
+      w = await world(h);
+      await w.m1.buildrequests.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });
+      w.clock.set(COMPLETE_AT); // 300 s later
+      await w.m1.buildrequests.reclaimBuildRequests([w.A]);
+      expect(await w.m1.buildrequests.unclaimExpiredRequests(60)).toBe(1);
+      expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, claimed_at: COMPLETE_AT, mine: true });
+      expect(await w.m1.buildrequests.getBuildRequest(w.B)).toMatchObject({ claimed: false, claimed_at: null, mine: false });
+    });
+
+    it('unclaimExpiredRequests with nothing claimed resolves 0 and changes nothing', async () => {
+      w = await world(h);
+      const before = await w.m1.buildrequests.getBuildRequests();
+      expect(await w.m1.buildrequests.unclaimExpiredRequests(0)).toBe(0);
+      expect(byId(await w.m1.buildrequests.getBuildRequests())).toEqual(byId(before));
     });
 
     describe('getBuildRequests filters', () => {
@@ -239,6 +342,52 @@ export default function buildrequests(h: Harness) {
         expect(ids(await br.getBuildRequests({ branch: 'main', buildername: 'linux' }))).toEqual([w.A]);
       });
 
+      it('claimed combined with complete, bsid, buildername and branch', async () => {
+        await states();
+        const br = w.m1.buildrequests;
+        expect(ids(await br.getBuildRequests({ claimed: 'mine', complete: true }))).toEqual([w.B]);
+        expect(ids(await br.getBuildRequests({ claimed: 'mine', complete: false }))).toEqual([w.A]);
+        expect(ids(await br.getBuildRequests({ claimed: true, complete: false }))).toEqual([w.A, w.D]);
+        expect(ids(await br.getBuildRequests({ claimed: true, complete: true }))).toEqual([w.B]);
+        expect(ids(await br.getBuildRequests({ claimed: false, complete: true }))).toEqual([]);
+        expect(ids(await br.getBuildRequests({ claimed: true, bsid: w.bs2 }))).toEqual([w.D]);
+        expect(ids(await br.getBuildRequests({ claimed: 'mine', bsid: w.bs2 }))).toEqual([]);
+        expect(ids(await br.getBuildRequests({ claimed: true, buildername: 'linux' }))).toEqual([w.A, w.D]);
+        expect(ids(await br.getBuildRequests({ claimed: true, branch: 'dev' }))).toEqual([w.D]);
+        expect(ids(await br.getBuildRequests({ claimed: 'mine', repository: 'r1', buildername: 'macos' }))).toEqual([w.B]);
+        expect(ids(await w.m2.buildrequests.getBuildRequests({ claimed: 'mine', complete: false, branch: 'dev', bsid: w.bs2 }))).toEqual([w.D]);
+      });
+
+      it('claimed: false, alone and with bsid or branch, after a release', async () => {
+        await states();
+        await w.m2.buildrequests.unclaimBuildRequests([w.D]);
+        const br = w.m1.buildrequests;
+        expect(ids(await br.getBuildRequests({ claimed: false }))).toEqual([w.D]);
+        expect(ids(await br.getBuildRequests({ claimed: false, bsid: w.bs2 }))).toEqual([w.D]);
+        expect(ids(await br.getBuildRequests({ claimed: false, bsid: w.bs1 }))).toEqual([]);
+        expect(ids(await br.getBuildRequests({ claimed: false, branch: 'dev', repository: 'r2' }))).toEqual([w.D]);
+        expect(ids(await br.getBuildRequests({ claimed: false, complete: false }))).toEqual([w.D]);
+      });
+
+      it('a missing bsid, or a branch or repository nobody used, selects nothing', async () => {
+        await states();
+        const br = w.m1.buildrequests;
+        expect(await br.getBuildRequests({ bsid: 9999 })).toEqual([]);
+        expect(await br.getBuildRequests({ branch: 'mai' })).toEqual([]);
+        expect(await br.getBuildRequests({ repository: 'r' })).toEqual([]);
+      });
+
+      it('the brdicts in a list are the same as getBuildRequest gives, mine relative to the caller', async () => {
+        await states();
+        for (const db of [w.m1, w.m2]) {
+          for (const listed of await db.buildrequests.getBuildRequests()) {
+            expect(listed).toEqual(await db.buildrequests.getBuildRequest(listed.brid));
+          }
+        }
+        expect((await w.m2.buildrequests.getBuildRequests({ claimed: true })).map((br) => [br.brid, br.mine]).sort((a, b) => Number(a[0]) - Number(b[0])))
+          .toEqual([[w.A, false], [w.B, false], [w.D, true]]);
+      });
+
       it('unclaimed requests of one builder, as a polling master asks', async () => {
         await states();
         await w.m2.buildrequests.unclaimBuildRequests([w.D]);
@@ -247,35 +396,107 @@ export default function buildrequests(h: Harness) {
       });
     });
 
+    it('builder names that share a prefix, or hold odd characters, select only their own requests', async () => {
+      w = await world(h);
+      const sss = await w.m1.sourcestampsets.addSourceStampSet();
+      const names = ['lin', 'linux-arm', 'linux\u0000x', 'linux\u0001', ''];
+      const [, made] = await w.m1.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'odd', properties: {}, builderNames: names });
+      const br = w.m1.buildrequests;
+      expect(ids(await br.getBuildRequests({ buildername: 'linux' }))).toEqual([w.A, w.D]);
+      expect(ids(await br.getBuildRequests({ buildername: 'linux', claimed: false }))).toEqual([w.A, w.D]);
+      for (const name of names) {
+        expect(ids(await br.getBuildRequests({ buildername: name })), JSON.stringify(name)).toEqual([made[name]]);
+        expect(ids(await br.getBuildRequests({ buildername: name, claimed: false })), JSON.stringify(name)).toEqual([made[name]]);
+      }
+    });
+
+    it('branch and repository must match the same source stamp; a buildset with several matching stamps is listed once', async () => {
+      w = await world(h);
+      // bs3: two codebases, one stamp on main/r1 and one on dev/r2; E is its only request.
+      const sss = await w.m1.sourcestampsets.addSourceStampSet();
+      await w.m1.sourcestamps.addSourceStamp({ branch: 'main', revision: 'a', repository: 'r1', project: 'p', sourcestampsetid: sss, codebase: 'app' });
+      await w.m1.sourcestamps.addSourceStamp({ branch: 'dev', revision: 'b', repository: 'r2', project: 'p', sourcestampsetid: sss, codebase: 'lib' });
+      await w.m1.sourcestamps.addSourceStamp({ branch: 'dev', revision: 'c', repository: 'r3', project: 'p', sourcestampsetid: sss, codebase: 'doc' });
+      const [, made] = await w.m1.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'multi', properties: {}, builderNames: ['win'] });
+      const E = made.win!;
+      const br = w.m1.buildrequests;
+      expect(ids(await br.getBuildRequests({ branch: 'main' }))).toEqual([w.A, w.B, w.C, E]);
+      expect(ids(await br.getBuildRequests({ branch: 'dev' }))).toEqual([w.D, E]);
+      expect(ids(await br.getBuildRequests({ branch: 'dev', repository: 'r2' }))).toEqual([w.D, E]);
+      expect(ids(await br.getBuildRequests({ branch: 'main', repository: 'r2' }))).toEqual([]);
+      expect(ids(await br.getBuildRequests({ repository: 'r3', buildername: 'win' }))).toEqual([E]);
+    });
+
+    it('a buildset whose source stamp has the default branch (null) matches no branch filter', async () => {
+      w = await world(h);
+      const sss = await w.m1.sourcestampsets.addSourceStampSet();
+      await w.m1.sourcestamps.addSourceStamp({ branch: null, revision: null, repository: 'r1', project: 'p', sourcestampsetid: sss });
+      const [, made] = await w.m1.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'default branch', properties: {}, builderNames: ['linux'] });
+      const br = w.m1.buildrequests;
+      expect(ids(await br.getBuildRequests({ branch: 'main' }))).toEqual([w.A, w.B, w.C]);
+      expect(ids(await br.getBuildRequests({ repository: 'r1', buildername: 'linux' }))).toEqual([w.A, made.linux]);
+      expect(ids(await br.getBuildRequests({ branch: null, buildername: 'linux' }))).toEqual([w.A, w.D, made.linux]); // null: not filtered
+    });
+
     it('bad arguments are InvalidArgumentError and change nothing', async () => {
       w = await world(h);
       const br = w.m1.buildrequests;
+      // State that a bad call could disturb: A claimed by m1, B claimed by m1 and complete, D claimed by m2.
+      await br.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });
+      await br.completeBuildRequests([w.B], 0, { complete_at: CLAIMED_AT });
+      await w.m2.buildrequests.claimBuildRequests([w.D], { claimed_at: CLAIMED_AT });
+      w.clock.set(new Date(COMPLETE_AT.getTime() + 86_400_000)); // every claim is old now
+      const before = byId(await br.getBuildRequests());
       const bad: [string, () => Promise<unknown>][] = [
-        ['string brid', () => br.getBuildRequest('1' as never)],
-        ['negative brid', () => br.claimBuildRequests([-1])],
-        ['fractional brid', () => br.claimBuildRequests([1.5])],
-        ['brids not an array', () => br.claimBuildRequests(w.A as never)],
-        ['non-Date claimed_at', () => br.claimBuildRequests([w.A], { claimed_at: '2020-01-01' as never })],
-        ['invalid Date', () => br.claimBuildRequests([w.A], { claimed_at: new Date(NaN) })],
-        ['unknown claim option', () => br.claimBuildRequests([w.A], { claimedAt: new Date() } as never)],
+        ['getBuildRequest of a string brid', () => br.getBuildRequest('1' as never)],
+        ['getBuildRequest of brid 0', () => br.getBuildRequest(0)],
+        ['getBuildRequest of null', () => br.getBuildRequest(null as never)],
+        ['claim of a negative brid', () => br.claimBuildRequests([w.C, -1])],
+        ['claim of a fractional brid', () => br.claimBuildRequests([w.C, 1.5])],
+        ['claim of a string brid', () => br.claimBuildRequests([w.C, String(w.A)] as never)],
+        ['claim of an unsafe integer', () => br.claimBuildRequests([2 ** 53])],
+        ['claim with brids not an array', () => br.claimBuildRequests(w.C as never)],
+        ['claim with a Set of brids', () => br.claimBuildRequests(new Set([w.C]) as never)],
+        ['claim with a non-Date claimed_at', () => br.claimBuildRequests([w.C], { claimed_at: '2020-01-01' as never })],
+        ['claim with an epoch-number claimed_at', () => br.claimBuildRequests([w.C], { claimed_at: CLAIMED_AT.getTime() as never })],
+        ['claim with an invalid Date', () => br.claimBuildRequests([w.C], { claimed_at: new Date(NaN) })],
+        ['claim with an unknown option', () => br.claimBuildRequests([w.C], { claimedAt: new Date() } as never)],
+        ['claim with options not an object', () => br.claimBuildRequests([w.C], 'now' as never)],
         ['reclaim of a string', () => br.reclaimBuildRequests(['x'] as never)],
+        ['reclaim of a negative brid', () => br.reclaimBuildRequests([w.A, -1])],
+        ['reclaim of a non-array', () => br.reclaimBuildRequests(w.A as never)],
         ['unclaim of null', () => br.unclaimBuildRequests(null as never)],
-        ['fractional results', () => br.completeBuildRequests([w.A], 0.5)],
-        ['string results', () => br.completeBuildRequests([w.A], '0' as never)],
-        ['complete option typo', () => br.completeBuildRequests([w.A], 0, { completed_at: new Date() } as never)],
-        ['complete: 1', () => br.getBuildRequests({ complete: 1 as never })],
-        ["claimed: 'yes'", () => br.getBuildRequests({ claimed: 'yes' as never })],
-        ['unknown filter', () => br.getBuildRequests({ builder: 'linux' } as never)],
-        ['bsid zero', () => br.getBuildRequests({ bsid: 0 })],
+        ['unclaim of a fractional brid', () => br.unclaimBuildRequests([w.A, 1.5])],
+        ['unclaim of a string brid', () => br.unclaimBuildRequests([String(w.A)] as never)],
+        ['complete with fractional results', () => br.completeBuildRequests([w.A], 0.5)],
+        ['complete with string results', () => br.completeBuildRequests([w.A], '0' as never)],
+        ['complete with NaN results', () => br.completeBuildRequests([w.A], NaN)],
+        ['complete with null results', () => br.completeBuildRequests([w.A], null as never)],
+        ['complete of a negative brid', () => br.completeBuildRequests([w.A, -3], 0)],
+        ['complete of a non-array', () => br.completeBuildRequests(w.A as never, 0)],
+        ['complete with a non-Date complete_at', () => br.completeBuildRequests([w.A], 0, { complete_at: COMPLETE_AT_EPOCH as never })],
+        ['complete with an unknown option', () => br.completeBuildRequests([w.A], 0, { completed_at: new Date() } as never)],
+        ['filter complete: 1', () => br.getBuildRequests({ complete: 1 as never })],
+        ["filter complete: 'true'", () => br.getBuildRequests({ complete: 'true' as never })],
+        ["filter claimed: 'yes'", () => br.getBuildRequests({ claimed: 'yes' as never })],
+        ['filter claimed: 0', () => br.getBuildRequests({ claimed: 0 as never })],
+        ['filter with an unknown key', () => br.getBuildRequests({ builder: 'linux' } as never)],
+        ['filter bsid 0', () => br.getBuildRequests({ bsid: 0 })],
+        ['filter bsid as a string', () => br.getBuildRequests({ bsid: String(w.bs1) as never })],
+        ['filter buildername not a string', () => br.getBuildRequests({ buildername: 5 as never })],
+        ['filter branch not a string', () => br.getBuildRequests({ branch: ['main'] as never })],
+        ['filter repository not a string', () => br.getBuildRequests({ repository: 1 as never })],
         ['filter not an object', () => br.getBuildRequests('linux' as never)],
-        ['negative old', () => br.unclaimExpiredRequests(-1)],
-        ['NaN old', () => br.unclaimExpiredRequests(NaN)],
+        ['expiry with a negative old', () => br.unclaimExpiredRequests(-1)],
+        ['expiry with NaN old', () => br.unclaimExpiredRequests(NaN)],
+        ['expiry with infinite old', () => br.unclaimExpiredRequests(Infinity)],
+        ['expiry with a string old', () => br.unclaimExpiredRequests('60' as never)],
+        ['expiry with no old', () => (br.unclaimExpiredRequests as () => Promise<number>)()],
       ];
       for (const [name, call] of bad) {
         await expect(call(), name).rejects.toThrow(InvalidArgumentError);
       }
-      expect(await br.getBuildRequests({ claimed: true })).toEqual([]);
-      expect(await br.getBuildRequests({ complete: true })).toEqual([]);
+      expect(byId(await br.getBuildRequests())).toEqual(before);
     });
   });
 }

@@ -93,6 +93,83 @@ export default function changesources(h: Harness) {
       expect(await m1.changesources.getChangeSources({ masterid: m2.masterid })).toEqual([{ id: third, name: 'third', masterid: m2.masterid }]);
     });
 
+    it('names that share a prefix, or hold odd characters, are different change sources', async () => {
+      const { m1, cs } = await setup();
+      const names = ['git', 'git-poller-2', 'git-poller\u0000', ''];
+      const found = await Promise.all(names.map((name) => m1.changesources.findChangeSourceId(name)));
+      expect(new Set([cs, ...found]).size).toBe(names.length + 1);
+      for (const [i, name] of names.entries()) {
+        expect(await m1.changesources.findChangeSourceId(name)).toBe(found[i]);
+        expect(await m1.changesources.getChangeSource(found[i]!)).toEqual({ id: found[i], name, masterid: null });
+      }
+    });
+
+    it('concurrent findChangeSourceId calls for one new name agree on one id', async () => {
+      const { m1, m2 } = await setup();
+      const [a, b, c] = await Promise.all([
+        m1.changesources.findChangeSourceId('svn'),
+        m2.changesources.findChangeSourceId('svn'),
+        m1.changesources.findChangeSourceId('svn'),
+      ]);
+      expect(b).toBe(a);
+      expect(c).toBe(a);
+      expect((await m1.changesources.getChangeSources()).filter((x) => x.name === 'svn')).toHaveLength(1);
+    });
+
+    it('while its master is active it is refused even for that master\'s own connector, unlinking included', async () => {
+      const { m1, cs } = await setup();
+      await m1.changesources.setChangeSourceMaster(cs, m1.masterid);
+      const error = await m1.changesources.setChangeSourceMaster(cs, null).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ChangeSourceAlreadyClaimedError);
+      await expect(m1.changesources.setChangeSourceMaster(cs, m1.masterid)).rejects.toThrow(ChangeSourceAlreadyClaimedError);
+      expect(await m1.changesources.getChangeSource(cs)).toEqual({ id: cs, name: 'git-poller', masterid: m1.masterid });
+    });
+
+    it('a refusal for one change source leaves the others alone', async () => {
+      const { m1, m2, cs } = await setup();
+      const other = await m1.changesources.findChangeSourceId('other');
+      await m1.changesources.setChangeSourceMaster(cs, m1.masterid);
+      await expect(m2.changesources.setChangeSourceMaster(cs, m2.masterid)).rejects.toThrow(ChangeSourceAlreadyClaimedError);
+      await m2.changesources.setChangeSourceMaster(other, m2.masterid);
+      expect((await m1.changesources.getChangeSources()).sort((a, b) => a.id - b.id)).toEqual([
+        { id: cs, name: 'git-poller', masterid: m1.masterid },
+        { id: other, name: 'other', masterid: m2.masterid },
+      ]);
+    });
+
+    it('a master going inactive unlinks only its own change sources', async () => {
+      const { m1, m2, cs } = await setup();
+      const other = await m1.changesources.findChangeSourceId('other');
+      await m1.changesources.setChangeSourceMaster(cs, m1.masterid);
+      await m2.changesources.setChangeSourceMaster(other, m2.masterid);
+      await m1.masters.setMasterState(m1.masterid, false);
+      expect(await m2.changesources.getChangeSource(cs)).toEqual({ id: cs, name: 'git-poller', masterid: null });
+      expect(await m2.changesources.getChangeSource(other)).toEqual({ id: other, name: 'other', masterid: m2.masterid });
+      expect((await m2.changesources.getChangeSources({ masterid: m1.masterid }))).toEqual([]);
+      expect((await m2.changesources.getChangeSources({ active: true })).map((c) => c.id)).toEqual([other]);
+    });
+
+    it('after a takeover the old master is refused while the new one is active', async () => {
+      const { m1, m2, cs } = await setup();
+      await m1.changesources.setChangeSourceMaster(cs, m1.masterid);
+      await m1.masters.setMasterState(m1.masterid, false);
+      await m2.changesources.setChangeSourceMaster(cs, m2.masterid);
+      await m1.masters.setMasterState(m1.masterid, true);
+      await expect(m1.changesources.setChangeSourceMaster(cs, m1.masterid)).rejects.toThrow(ChangeSourceAlreadyClaimedError);
+      expect((await m1.changesources.getChangeSource(cs))!.masterid).toBe(m2.masterid);
+    });
+
+    it('getChangeSources with null options is unfiltered', async () => {
+      const { m1, cs } = await setup();
+      const other = await m1.changesources.findChangeSourceId('other');
+      await m1.changesources.setChangeSourceMaster(cs, m1.masterid);
+      const ids = async (options?: Parameters<typeof m1.changesources.getChangeSources>[0]) =>
+        (await m1.changesources.getChangeSources(options)).map((c) => c.id).sort((a, b) => a - b);
+      expect(await ids({ active: null, masterid: null })).toEqual([cs, other]);
+      expect(await ids({})).toEqual([cs, other]);
+      expect(await ids({ masterid: 999 })).toEqual([]);
+    });
+
     it('bad arguments are InvalidArgumentError and change nothing', async () => {
       const { m1, cs } = await setup();
       await expect(m1.changesources.findChangeSourceId(5 as never)).rejects.toThrow(InvalidArgumentError);
@@ -101,6 +178,13 @@ export default function changesources(h: Harness) {
       await expect(m1.changesources.getChangeSource(0)).rejects.toThrow(InvalidArgumentError);
       await expect(m1.changesources.getChangeSources({ active: 1 as never })).rejects.toThrow(InvalidArgumentError);
       await expect(m1.changesources.getChangeSources({ master: 1 } as never)).rejects.toThrow(InvalidArgumentError);
+      await expect(m1.changesources.getChangeSources({ masterid: '1' } as never)).rejects.toThrow(InvalidArgumentError);
+      await expect(m1.changesources.getChangeSources('active' as never)).rejects.toThrow(InvalidArgumentError);
+      await expect(m1.changesources.setChangeSourceMaster(cs, 1.5)).rejects.toThrow(InvalidArgumentError);
+      await expect(m1.changesources.setChangeSourceMaster(cs, undefined as never)).rejects.toThrow(InvalidArgumentError);
+      await expect(m1.changesources.setChangeSourceMaster(cs, String(m1.masterid) as never)).rejects.toThrow(InvalidArgumentError);
+      await expect(m1.changesources.getChangeSource('1' as never)).rejects.toThrow(InvalidArgumentError);
+      await expect(m1.changesources.findChangeSourceId(null as never)).rejects.toThrow(InvalidArgumentError);
       expect(await m1.changesources.getChangeSources()).toEqual([{ id: cs, name: 'git-poller', masterid: null }]);
     });
   });

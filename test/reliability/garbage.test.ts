@@ -38,6 +38,15 @@ const METHODS: Record<string, Record<string, number>> = {
 const calls = Object.entries(METHODS).flatMap(([component, methods]) => Object.entries(methods).map(([method, arity]) => ({ component, method, arity })));
 
 describe('garbage input', () => {
+  it('arrays with holes are refused, not read as undefined ids (found by the property below)', async () => {
+    const coordinator = await openCoordinator();
+    const db = await coordinator.connect('m1');
+    // eslint-disable-next-line no-sparse-arrays
+    await expect(db.buildrequests.claimBuildRequests([, 1] as number[])).rejects.toThrow(CoordinatorError);
+    await expect(db.buildsets.addBuildset({ sourcestampsetid: 1, reason: 'r', properties: {}, builderNames: new Array(2) })).rejects.toThrow(CoordinatorError);
+    await coordinator.close();
+  });
+
   it('every method answers garbage with a value or a typed error, and a refusal writes nothing', async () => {
     const backend = memoryBackend();
     const coordinator = await openCoordinator({ backend });
