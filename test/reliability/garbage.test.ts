@@ -1,8 +1,12 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CoordinatorError, openCoordinator } from '../../src/api.ts';
 import type { Connector } from '../../src/api.ts';
 import { prefixRange } from '../../src/persistence/backend.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { levelDBBackend } from '../../src/persistence/leveldb.ts';
 import { memoryBackend } from '../../src/persistence/memory.ts';
 
 /**
@@ -37,6 +41,9 @@ const METHODS: Record<string, Record<string, number>> = {
 };
 const calls = Object.entries(METHODS).flatMap(([component, methods]) => Object.entries(methods).map(([method, arity]) => ({ component, method, arity })));
 
+const root = mkdtempSync(join(tmpdir(), 'buildcoord-garbage-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
 describe('garbage input', () => {
   it('arrays with holes are refused, not read as undefined ids (found by the property below)', async () => {
     const coordinator = await openCoordinator();
@@ -47,8 +54,11 @@ describe('garbage input', () => {
     await coordinator.close();
   });
 
-  it('every method answers garbage with a value or a typed error, and a refusal writes nothing', async () => {
-    const backend = memoryBackend();
+  it.each([
+    ['memory', () => memoryBackend(), 3000],
+    ['leveldb', () => levelDBBackend(join(root, 'store')), 600],
+  ] as const)('every method answers garbage with a value or a typed error, and a refusal writes nothing [%s]', async (_, makeBackend, runs) => {
+    const backend = makeBackend();
     const coordinator = await openCoordinator({ backend });
     const db = await coordinator.connect('m1');
     // Some rows for ids in garbage to hit.
@@ -72,7 +82,7 @@ describe('garbage input', () => {
         }
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       }),
-      { numRuns: 3000 },
+      { numRuns: runs },
     );
     await coordinator.close();
   });
