@@ -1,42 +1,105 @@
-/** An SVG line chart of claims/s against claimers in flight (log scale), with baselines as flat lines. */
+/**
+ * An SVG of claims/s against claimers in flight (both axes logarithmic),
+ * one panel per durability, buildcoord beside its baselines. Hand-written
+ * SVG: no dependency, and the file diffs as text.
+ */
+import type { Row } from './report.ts';
 
 export interface Series {
   name: string;
   color: string;
-  points: [number, number][]; // [concurrency, claims/s]
   dashed?: boolean;
+  bold?: boolean;
+  points: [number, number][]; // [in flight, claims/s]
 }
 
-export function chart(title: string, series: Series[]): string {
-  const W = 800, H = 420, left = 70, right = 230, top = 40, bottom = 50;
-  const xs = [...new Set(series.flatMap((s) => s.points.map(([x]) => x)))].sort((a, b) => a - b);
-  const maxY = Math.max(...series.flatMap((s) => s.points.map(([, y]) => y))) * 1.1 || 1;
-  const lx = (x: number) => left + ((Math.log2(x) - Math.log2(xs[0]!)) / Math.max(1, Math.log2(xs[xs.length - 1]!) - Math.log2(xs[0]!))) * (W - left - right);
-  const ly = (y: number) => H - bottom - (y / maxY) * (H - top - bottom);
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${left}" y="22" font-size="15" font-weight="bold">${escape(title)}</text>`,
-  ];
-  for (let i = 0; i <= 5; i++) {
-    const y = (maxY / 5) * i;
-    out.push(`<line x1="${left}" x2="${W - right}" y1="${ly(y)}" y2="${ly(y)}" stroke="#ddd"/>`, `<text x="${left - 8}" y="${ly(y) + 4}" text-anchor="end">${Math.round(y).toLocaleString('en')}</text>`);
-  }
-  for (const x of xs) out.push(`<text x="${lx(x)}" y="${H - bottom + 18}" text-anchor="middle">${x}</text>`);
-  out.push(`<text x="${(left + W - right) / 2}" y="${H - 10}" text-anchor="middle">claimers in flight</text>`);
-  out.push(`<text transform="translate(16 ${(top + H - bottom) / 2}) rotate(-90)" text-anchor="middle">claims/s</text>`);
-  series.forEach((s, i) => {
-    const points = s.points.length === 1 ? [[xs[0]!, s.points[0]![1]], [xs[xs.length - 1]!, s.points[0]![1]]] : s.points;
-    const path = points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${lx(x!).toFixed(1)},${ly(y!).toFixed(1)}`).join(' ');
-    out.push(`<path d="${path}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    if (!s.dashed) for (const [x, y] of points) out.push(`<circle cx="${lx(x!)}" cy="${ly(y!)}" r="3" fill="${s.color}"/>`);
-    out.push(`<line x1="${W - right + 15}" x2="${W - right + 40}" y1="${top + 10 + i * 20}" y2="${top + 10 + i * 20}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    out.push(`<text x="${W - right + 46}" y="${top + 14 + i * 20}">${escape(s.name)}</text>`);
-  });
-  out.push('</svg>');
-  return out.join('\n');
+export interface Panel {
+  title: string;
+  series: Series[];
 }
+
+// TOP leaves room for the caption and the panel's title; BOTTOM for the axis label and the legend.
+const W = 480, H = 380, LEFT = 64, RIGHT = 16, TOP = 50, BOTTOM = 130;
 
 function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Powers of ten and their 2x and 5x between lo and hi. */
+export function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  for (let p = Math.floor(Math.log10(lo)); p <= Math.ceil(Math.log10(hi)); p++) {
+    for (const m of [1, 2, 5]) {
+      const t = m * 10 ** p;
+      if (t >= lo && t <= hi) ticks.push(t);
+    }
+  }
+  return ticks;
+}
+
+const short = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n));
+
+function panel(p: Panel, dx: number, xs: number[], lo: number, hi: number): string[] {
+  const x = (v: number) => dx + LEFT + (xs.length === 1 ? 0.5 : (Math.log2(v) - Math.log2(xs[0]!)) / (Math.log2(xs[xs.length - 1]!) - Math.log2(xs[0]!))) * (W - LEFT - RIGHT);
+  const y = (v: number) => TOP + (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - TOP - BOTTOM);
+  const out = [`<text x="${dx + LEFT}" y="${TOP - 14}" font-size="14" font-weight="bold">${escape(p.title)}</text>`];
+  for (const t of logTicks(lo, hi)) {
+    out.push(`<line x1="${dx + LEFT}" x2="${dx + W - RIGHT}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e4e4e4"/>`);
+    out.push(`<text x="${dx + LEFT - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" fill="#555">${short(t)}</text>`);
+  }
+  for (const v of xs) out.push(`<text x="${x(v).toFixed(1)}" y="${H - BOTTOM + 18}" text-anchor="middle" fill="#555">${v}</text>`);
+  out.push(`<text x="${dx + (LEFT + W - RIGHT) / 2}" y="${H - BOTTOM + 36}" text-anchor="middle">claimers in flight</text>`);
+  out.push(`<text transform="translate(${dx + 16} ${(TOP + H - BOTTOM) / 2}) rotate(-90)" text-anchor="middle">claims/s</text>`);
+  out.push(`<rect x="${dx + LEFT}" y="${TOP}" width="${W - LEFT - RIGHT}" height="${H - TOP - BOTTOM}" fill="none" stroke="#999"/>`);
+  p.series.forEach((s, i) => {
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+    if (pts.length > 1) {
+      out.push(`<path d="${pts.map(([a, b], j) => `${j === 0 ? 'M' : 'L'}${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="${s.bold ? 3 : 2}"${dash}/>`);
+    }
+    for (const [a, b] of pts) out.push(`<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${s.color}"><title>${escape(s.name)}: ${Math.round(b).toLocaleString('en')} claims/s at ${a}</title></circle>`);
+    const ly = H - BOTTOM + 58 + i * 17;
+    out.push(`<line x1="${dx + LEFT}" x2="${dx + LEFT + 24}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    out.push(`<text x="${dx + LEFT + 30}" y="${ly + 4}">${escape(s.name)}</text>`);
+  });
+  return out;
+}
+
+export function chart(title: string, panels: readonly Panel[]): string {
+  const all = panels.flatMap((p) => p.series.flatMap((s) => s.points));
+  const xs = [...new Set(all.map(([v]) => v))].sort((a, b) => a - b);
+  const ys = all.map(([, v]) => v).filter((v) => v > 0);
+  const steps = logTicks(1, 1e9);
+  const lo = [...steps].reverse().find((t) => t <= Math.min(...ys, 1000)) ?? 1;
+  const hi = steps.find((t) => t >= Math.max(...ys, 10_000)) ?? 1e9;
+  const width = W * Math.max(1, panels.length);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${LEFT}" y="16" font-size="13" fill="#333">${escape(title)}</text>`,
+    ...panels.flatMap((p, i) => panel(p, i * W, xs.length > 0 ? xs : [1], lo, hi)),
+    '</svg>',
+  ].join('\n');
+}
+
+/** The claim scenario's sweep: buildcoord against raw classic-level, sqlite and the in-memory coordinator. */
+export function throughputChart(rows: readonly Row[], caption: string): string {
+  const claim = rows.filter((r) => r.group === 'sweep' && r.scenario === 'claim');
+  const points = (pick: (r: Row) => number | undefined, keep: (r: Row) => boolean): [number, number][] =>
+    claim.filter(keep).flatMap((r) => {
+      const v = pick(r);
+      return v === undefined ? [] : [[r.concurrency, v] as [number, number]];
+    });
+  const panels: Panel[] = [];
+  for (const durability of ['sync', 'buffered'] as const) {
+    const ours = (r: Row) => r.target === 'buildcoord' && r.durability === durability;
+    const series: Series[] = [
+      { name: `buildcoord, ${durability}`, color: '#1f6fb4', bold: true, points: points((r) => r.claimedPerSecond, ours) },
+      { name: `raw classic-level, same batches, ${durability}`, color: '#ff7f0e', dashed: true, points: points((r) => r.raw?.claimedPerSecond, ours) },
+      { name: `better-sqlite3, synchronous=${durability === 'sync' ? 'FULL' : 'NORMAL'}`, color: '#d62728', points: points((r) => r.claimedPerSecond, (r) => r.target === 'sqlite' && r.durability === durability) },
+      { name: 'buildcoord, in-memory backend', color: '#9467bd', dashed: true, points: points((r) => r.claimedPerSecond, (r) => r.target === 'memory') },
+    ].filter((s) => s.points.length > 0);
+    if (series.length > 0) panels.push({ title: durability === 'sync' ? 'sync (fsync before answering)' : 'buffered (no fsync)', series });
+  }
+  return chart(caption, panels);
 }

@@ -1,130 +1,145 @@
-import { AlreadyClaimedError } from '../src/api.ts';
-import type { Connector } from '../src/api.ts';
-import { doubleWins, latency } from './stats.ts';
-import type { Latency } from './stats.ts';
-import type { Farm } from './workload.ts';
+/**
+ * The scenarios of issue 4, over any Target: `concurrency` claimers spread
+ * over the masters (claimer w belongs to master w % masters) claim requests,
+ * then as many completers complete what was won. Every call is timed with
+ * performance.now() around its await.
+ */
+import { latency } from './stats.ts';
+import type { Latency, Win } from './stats.ts';
+import type { Target } from './targets.ts';
 
 export type Scenario = 'claim' | 'contended' | 'poll';
+export const SCENARIOS: readonly Scenario[] = ['claim', 'contended', 'poll'];
 
-export interface PhaseResult {
-  calls: number;
-  seconds: number;
-  perSecond: number;
-  latency: Latency;
+export interface Work {
+  /** The requests to work on, ascending; request `brid` is on builder (brid - 1) % builders. */
+  brids: readonly number[];
+  masters: number;
+  builders: number;
 }
+
+export const builderName = (builder: number) => `builder-${builder}`;
+export const builderOf = (brid: number, builders: number) => builderName((brid - 1) % builders);
 
 export interface ScenarioResult {
-  claims: PhaseResult;
-  completes: PhaseResult;
-  wins: number;
+  claimSeconds: number;
+  /** Claim calls made, won or lost. */
+  claimCalls: number;
+  claimLatency: Latency;
+  /** getBuildRequests calls made (poll only). */
+  pollCalls: number;
+  pollLatency: Latency | null;
+  wins: Win[];
   losses: number;
-  doubleWins: number[];
-  peakRss: number;
-  peakHeap: number;
-  liveActors: number;
+  completeSeconds: number;
+  completeCalls: number;
+  completeLatency: Latency;
 }
 
-/** Runs `workers` loops at once, each calling `next` until it returns false; times every call. */
-async function timed(workers: number, body: (worker: number, time: <T>(call: () => Promise<T>) => Promise<T>) => Promise<boolean>): Promise<PhaseResult> {
-  const samples: number[] = [];
-  const time = async <T>(call: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    try {
-      return await call();
-    } finally {
-      samples.push(performance.now() - started);
-    }
-  };
+export interface Hooks {
+  /** Called as the claim phase and then the complete phase start. */
+  phase?(name: 'claim' | 'complete'): void;
+}
+
+/** Runs `workers` loops at once until each returns false; resolves to the seconds taken. */
+async function together(workers: number, loop: (worker: number) => Promise<boolean>): Promise<number> {
   const started = performance.now();
   await Promise.all(Array.from({ length: workers }, async (_, worker) => {
-    while (await body(worker, time));
+    while (await loop(worker));
   }));
-  const seconds = (performance.now() - started) / 1000;
-  return { calls: samples.length, seconds, perSecond: samples.length / seconds, latency: latency(samples) };
+  return (performance.now() - started) / 1000;
 }
 
-/** Samples memory while a phase runs. */
-function memoryWatch() {
-  let rss = 0;
-  let heap = 0;
-  const sample = () => {
-    const m = process.memoryUsage();
-    rss = Math.max(rss, m.rss);
-    heap = Math.max(heap, m.heapUsed);
-  };
-  const timer = setInterval(sample, 20);
-  sample();
-  return () => {
-    clearInterval(timer);
-    sample();
-    return { rss, heap };
+function stopwatch() {
+  const times: number[] = [];
+  return {
+    times,
+    async time<T>(call: () => Promise<T>): Promise<T> {
+      const started = performance.now();
+      try {
+        return await call();
+      } finally {
+        times.push(performance.now() - started);
+      }
+    },
   };
 }
 
-/**
- * claim: every claimer takes the next request from one shared list (so
- * claims are disjoint), claims it alone, then completes its wins.
- * contended: each master walks the whole list; its claimers race every
- * other master's, and losers move on. poll: claimers find work as a master
- * does, by getBuildRequests({ buildername, claimed: false }).
- */
-export async function runScenario(farm: Farm, scenario: Scenario, concurrency: number): Promise<ScenarioResult> {
-  const { masters, brids } = farm;
-  const ownerOf = (worker: number) => masters[worker % masters.length]!;
-  const wins: { brid: number; claimer: string; db: Connector }[] = [];
+export async function runScenario(target: Target, scenario: Scenario, concurrency: number, work: Work, hooks: Hooks = {}): Promise<ScenarioResult> {
+  const { brids, masters, builders } = work;
+  const masterOf = (worker: number) => worker % masters;
+  const claims = stopwatch();
+  const polls = stopwatch();
+  const wins: Win[] = [];
   let losses = 0;
-  const attempt = async (db: Connector, brid: number, time: <T>(call: () => Promise<T>) => Promise<T>) => {
-    try {
-      await time(() => db.buildrequests.claimBuildRequests([brid]));
-      wins.push({ brid, claimer: String(db.masterid), db });
-    } catch (error) {
-      if (!(error instanceof AlreadyClaimedError)) throw error;
-      losses++;
-    }
+  const attempt = async (master: number, brid: number) => {
+    if (await claims.time(() => target.claim(master, brid))) wins.push({ brid, master });
+    else losses++;
   };
-  const stop = memoryWatch();
 
-  let claims: PhaseResult;
+  hooks.phase?.('claim');
+  let claimSeconds: number;
   if (scenario === 'claim') {
+    // Disjoint: each request is handed to one claimer.
     let next = 0;
-    claims = await timed(concurrency, async (worker, time) => {
+    claimSeconds = await together(concurrency, async (worker) => {
       const brid = brids[next++];
       if (brid === undefined) return false;
-      await attempt(ownerOf(worker), brid, time);
+      await attempt(masterOf(worker), brid);
       return true;
     });
   } else if (scenario === 'contended') {
-    const cursors = masters.map(() => 0);
-    claims = await timed(concurrency, async (worker, time) => {
-      const m = worker % masters.length;
-      const brid = brids[cursors[m]!++];
+    // Every master walks the same list, as masters polling getBuildRequests({ claimed: false }) see it;
+    // its claimers share its cursor, so each request is tried once by each master that has claimers.
+    const cursors = new Array<number>(masters).fill(0);
+    claimSeconds = await together(concurrency, async (worker) => {
+      const master = masterOf(worker);
+      const brid = brids[cursors[master]!++];
       if (brid === undefined) return false;
-      await attempt(masters[m]!, brid, time);
+      await attempt(master, brid);
       return true;
     });
   } else {
-    claims = await timed(concurrency, async (worker, time) => {
-      const db = ownerOf(worker);
-      const buildername = `builder-${worker % farm.builders}`;
-      const found = await time(() => db.buildrequests.getBuildRequests({ buildername, claimed: false }));
-      if (found.length === 0) return false;
-      await attempt(db, found[Math.floor(Math.random() * Math.min(found.length, 8))]!.brid, time);
-      return true;
+    // As a master's distributor: poll a builder's unclaimed requests, try one, poll again. Each builder
+    // is polled by a claimer of every master, so masters race for the oldest request; a master's own
+    // claimers on one builder take different slots. When its builder runs dry a claimer moves on.
+    const current = Array.from({ length: concurrency }, (_, worker) => Math.floor(worker / masters) % builders);
+    claimSeconds = await together(concurrency, async (worker) => {
+      const master = masterOf(worker);
+      const slot = Math.floor(worker / (masters * builders));
+      for (let dry = 0; dry < builders; dry++) {
+        const builder = current[worker]!;
+        const found = await polls.time(() => target.unclaimed(master, builderName(builder)));
+        if (found.length > 0) {
+          await attempt(master, found[slot % found.length]!);
+          return true;
+        }
+        current[worker] = (builder + 1) % builders;
+      }
+      return false;
     });
-    // Poll figures count claims, not reads: the reads are the cost being measured.
-    claims = { ...claims, calls: wins.length + losses, perSecond: wins.length / claims.seconds };
   }
 
+  hooks.phase?.('complete');
+  const completes = stopwatch();
   let done = 0;
-  const completes = await timed(concurrency, async (_, time) => {
+  const completeSeconds = await together(concurrency, async () => {
     const win = wins[done++];
     if (win === undefined) return false;
-    await time(() => win.db.buildrequests.completeBuildRequests([win.brid], 0));
+    await completes.time(() => target.complete(win.master, win.brid));
     return true;
   });
-  const memory = stop();
+
   return {
-    claims, completes, wins: wins.length, losses,
-    doubleWins: doubleWins(wins), peakRss: memory.rss, peakHeap: memory.heap, liveActors: farm.coordinator.liveActors,
+    claimSeconds,
+    claimCalls: claims.times.length,
+    claimLatency: latency(claims.times),
+    pollCalls: polls.times.length,
+    pollLatency: polls.times.length > 0 ? latency(polls.times) : null,
+    wins,
+    losses,
+    completeSeconds,
+    completeCalls: completes.times.length,
+    completeLatency: latency(completes.times),
   };
 }

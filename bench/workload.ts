@@ -1,60 +1,63 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+/**
+ * The data every run starts from: `requests` unclaimed build requests with
+ * ids 1..requests, request i on builder (i - 1) % builders, added through
+ * the coordinator as a scheduler adds them (buildsets of one request per
+ * builder); the sqlite baseline adds the same rows. Store files live under
+ * the system's temporary directory and are removed after each run.
+ */
+import { cpSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCoordinator } from '../src/api.ts';
-import type { Connector, Coordinator, Durability } from '../src/api.ts';
-import { levelDBBackend } from '../src/persistence/leveldb.ts';
-import { memoryBackend } from '../src/persistence/memory.ts';
-import { RecordingBackend } from './baselines/rawLevel.ts';
+import type * as Api from '../src/api.ts';
+import { builderName } from './scenarios.ts';
 
-export type Store = 'leveldb' | 'memory';
-
-/** A coordinator with `masters` connected masters and `requests` unclaimed requests over `builders` builders. */
-export interface Farm {
-  coordinator: Coordinator;
-  masters: Connector[];
-  /** Request ids to work on, ascending; request i is on builder i % builders. */
-  brids: number[];
-  builders: number;
-  recorder: RecordingBackend;
-  location: string | null;
-  close(): Promise<void>;
+/** A fresh directory under the system's temporary directory. */
+export function tempRoot(): string {
+  return mkdtempSync(join(tmpdir(), 'buildcoord-bench-'));
 }
 
-export function tempDir(name: string): string {
-  return mkdtempSync(join(tmpdir(), `buildcoord-bench-${name}-`));
-}
-
-export function bytesOnDisk(dir: string | null): number {
-  if (dir === null) return 0;
-  return readdirSync(dir).reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
-}
-
-export async function farm(options: { store: Store; durability: Durability; masters: number; requests: number; builders: number; maxLiveActors?: number }): Promise<Farm> {
-  const root = options.store === 'leveldb' ? tempDir('store') : null;
-  const location = root === null ? null : join(root, 'db');
-  const recorder = new RecordingBackend(location === null ? memoryBackend() : levelDBBackend(location));
-  const coordinator = await openCoordinator({ backend: recorder, durability: options.durability, maxLiveActors: options.maxLiveActors });
-  const masters: Connector[] = [];
-  for (let i = 0; i < options.masters; i++) masters.push(await coordinator.connect(`master-${i}`));
-  const db = masters[0]!;
-  const sss = await db.sourcestampsets.addSourceStampSet();
-  const builderNames = Array.from({ length: options.builders }, (_, i) => `builder-${i}`);
-  const brids: number[] = [];
-  // Buildsets of one request per builder, many in flight: the untimed setup.
-  const buildsets = Math.ceil(options.requests / options.builders);
-  for (let done = 0; done < buildsets; ) {
-    const wave = Math.min(256, buildsets - done);
-    const made = await Promise.all(Array.from({ length: wave }, () => db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'bench', properties: {}, builderNames })));
-    for (const [, byBuilder] of made) brids.push(...builderNames.map((name) => byBuilder[name]!));
-    done += wave;
+/** Bytes of every file under `path` (0 if it does not exist). */
+export function bytesOnDisk(path: string): number {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return 0;
   }
-  brids.length = options.requests;
-  return {
-    coordinator, masters, brids, builders: options.builders, recorder, location,
-    async close() {
-      await coordinator.close();
-      if (root !== null) rmSync(root, { recursive: true, force: true });
-    },
-  };
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, name) => sum + bytesOnDisk(join(path, name)), 0);
+}
+
+export function copyStore(from: string, to: string): void {
+  cpSync(from, to, { recursive: true });
+}
+
+/** How many addBuildset calls are in flight at once while seeding. */
+const SEED_WAVE = 64;
+
+/**
+ * Adds requests 1..requests through `db` (untimed setup); `progress` is
+ * called with the count added so far. Fails if the ids do not come out as
+ * 1..requests in order, since every run and baseline relies on that layout.
+ */
+export async function seedThrough(db: Api.Connector, requests: number, builders: number, progress?: (added: number) => void): Promise<void> {
+  const sourcestampsetid = await db.sourcestampsets.addSourceStampSet();
+  const all = Array.from({ length: builders }, (_, b) => builderName(b));
+  const buildsets = Math.ceil(requests / builders);
+  for (let done = 0; done < buildsets; ) {
+    const wave = Math.min(SEED_WAVE, buildsets - done);
+    const made = await Promise.all(Array.from({ length: wave }, (_, i) => {
+      const first = (done + i) * builders; // the requests before this buildset's
+      const builderNames = all.slice(0, Math.min(builders, requests - first));
+      return db.buildsets.addBuildset({ sourcestampsetid, reason: 'bench', properties: {}, builderNames }).then(([, brids]) => ({ first, brids }));
+    }));
+    for (const { first, brids } of made) {
+      for (const [name, brid] of Object.entries(brids)) {
+        const expected = first + Number(name.slice('builder-'.length)) + 1;
+        if (brid !== expected) throw new Error(`seeding: ${name} of buildset ${first / builders + 1} got request ${brid}, not ${expected}`);
+      }
+    }
+    done += wave;
+    progress?.(Math.min(done * builders, requests));
+  }
 }

@@ -22,5 +22,8 @@ export { memoryBackend } from './persistence/memory.ts';
 export { levelDBBackend } from './persistence/leveldb.ts';
 export { BackendWrapper } from './persistence/wrapper.ts';
 export type { BrDict, BsDict, SsDict, BDict, ChDict, UsDict, ChangeSourceDict, MasterDict, Properties } from './types.ts';
+export type { AddChangeArgs } from './connector/changes.ts';
+export type { Classifications } from './connector/schedulers.ts';
+export type { FindUserByAttrArgs, UpdateUserArgs } from './connector/users.ts';
 export { verify, verifyBackend } from './verify.ts';
 export type { VerifyReport, Problem } from './verify.ts';

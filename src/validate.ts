@@ -37,6 +37,12 @@ export function nullableId(value: unknown, name: string): number | null {
   return value === null ? null : id(value, name);
 }
 
+/** An object key naming an id: canonical decimal ("7", not "07" or "7.0"). */
+export function idKey(key: string, name: string): number {
+  if (!/^[1-9][0-9]*$/.test(key)) throw new InvalidArgumentError(`${name} must name a positive integer id, not ${JSON.stringify(key)}`);
+  return id(Number(key), name);
+}
+
 /** A list of ids, in the order given. */
 export function ids(value: unknown, name: string): number[] {
   if (!Array.isArray(value)) refuse(name, 'an array of ids', value);
@@ -53,8 +59,14 @@ export function nonNegativeNumber(value: unknown, name: string): number {
   return value;
 }
 
+// A lone surrogate cannot be stored as UTF-8: it would come back (and key
+// indexes) as U+FFFD, so two different strings could become one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A string of well-formed Unicode. */
 export function string(value: unknown, name: string): string {
   if (typeof value !== 'string') refuse(name, 'a string', value);
+  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(`${name} must be well-formed Unicode; it has a lone surrogate`);
   return value;
 }
 

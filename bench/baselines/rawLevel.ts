@@ -1,26 +1,82 @@
 import { ClassicLevel } from 'classic-level';
-import type { WriteBatch } from '../../src/persistence/backend.ts';
-import { BackendWrapper } from '../../src/persistence/wrapper.ts';
+import type { Backend, KeyRange, WriteBatch } from '../../src/persistence/backend.ts';
 
 /**
- * A Backend wrapper that keeps every batch the coordinator writes while
- * recording, so the storage ceiling can replay exactly the same bytes in
- * exactly the same grouping.
+ * The storage ceiling, derived rather than guessed: a Backend wrapper keeps
+ * every batch the coordinator writes, by phase of the run, and `replay`
+ * writes the same keys and bytes in the same grouping with raw classic-level
+ * chained batches, one write at a time as the commit queue issues them.
  */
-export class RecordingBackend extends BackendWrapper {
-  readonly batches: WriteBatch[] = [];
-  recording = false;
+export class RecordingBackend implements Backend {
+  /** Batches written in each phase; writes outside any phase are not kept. */
+  readonly batches = new Map<string, WriteBatch[]>();
+  /**
+   * Seconds spent inside the inner backend's write, by phase. The commit
+   * queue has one write in flight at a time, so this is the wall time of
+   * the phase with a store write in flight.
+   */
+  readonly writeSeconds = new Map<string, number>();
+  phase: string | null = null;
 
-  override write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
-    if (this.recording) this.batches.push(batch);
-    return this.inner.write(batch, options);
+  constructor(private readonly inner: Backend) {}
+
+  get capabilities() {
+    return this.inner.capabilities;
+  }
+  open(): Promise<void> {
+    return this.inner.open();
+  }
+  get(key: string) {
+    return this.inner.get(key);
+  }
+  getMany(keys: readonly string[]) {
+    return this.inner.getMany(keys);
+  }
+  keys(range: KeyRange) {
+    return this.inner.keys(range);
+  }
+  entries(range: KeyRange) {
+    return this.inner.entries(range);
+  }
+  async write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
+    const phase = this.phase;
+    const started = performance.now();
+    await this.inner.write(batch, options);
+    if (phase === null) return;
+    this.writeSeconds.set(phase, (this.writeSeconds.get(phase) ?? 0) + (performance.now() - started) / 1000);
+    // Kept once written, so it holds what the backend added (the LevelDB backend adds its sequence key).
+    // Empty batches are not written by the LevelDB backend, so they are not replayed either.
+    if (batch.size > 0) {
+      let list = this.batches.get(phase);
+      if (list === undefined) this.batches.set(phase, (list = []));
+      list.push(batch);
+    }
+  }
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }
 
-/** Replays recorded batches with raw chained batches, one after another; resolves to the seconds taken. */
-export async function replay(location: string, batches: readonly WriteBatch[], sync: boolean): Promise<number> {
+/** Counts of a list of batches: how many, and the keys and value bytes they carry. */
+export function batchStats(batches: readonly WriteBatch[]): { batches: number; operations: number; bytes: number } {
+  let operations = 0;
+  let bytes = 0;
+  for (const batch of batches) {
+    operations += batch.size;
+    for (const [key, value] of batch) bytes += Buffer.byteLength(key) + (value?.byteLength ?? 0);
+  }
+  return { batches: batches.length, operations, bytes };
+}
+
+/** Opens a store for replay: the same classic-level options as the coordinator's LevelDB backend. */
+export async function openRaw(location: string): Promise<ClassicLevel<string, Uint8Array>> {
   const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
   await db.open();
+  return db;
+}
+
+/** Writes the batches one after another as chained batches; resolves to the seconds taken. */
+export async function replay(db: ClassicLevel<string, Uint8Array>, batches: readonly WriteBatch[], sync: boolean): Promise<number> {
   const started = performance.now();
   for (const batch of batches) {
     const chained = db.batch();
@@ -30,7 +86,5 @@ export async function replay(location: string, batches: readonly WriteBatch[], s
     }
     await chained.write({ sync } as object);
   }
-  const seconds = (performance.now() - started) / 1000;
-  await db.close();
-  return seconds;
+  return (performance.now() - started) / 1000;
 }

@@ -28,7 +28,7 @@ export interface AddChangeArgs {
 }
 
 const ADD_KEYS = ['author', 'files', 'comments', 'is_dir', 'links', 'revision', 'when_timestamp', 'branch', 'category', 'revlink', 'properties', 'repository', 'codebase', 'project', 'uid'] as const;
-const CACHE_SIZE = 1000;
+const CACHE_SIZE = 100;
 
 export class ChangesComponent {
   /** Recently read chdicts by changeid, as Buildbot's `chdicts` cache; changes never change. */
@@ -70,13 +70,14 @@ export class ChangesComponent {
   async getChange(changeid: number, options?: { no_cache?: boolean }): Promise<ChDict | null> {
     v.id(changeid, 'changeid');
     const noCache = v.optional(v.options(options, 'getChange options', ['no_cache']).no_cache, 'no_cache', v.boolean) ?? false;
-    const cached = noCache ? undefined : this.cache.get(changeid);
-    if (cached !== undefined) return structuredClone(cached);
-    const change = await readRecord(this.core.reader, changes, changeid);
-    if (change === undefined) return null;
-    const dict = chdict(change);
+    let dict = noCache ? undefined : this.cache.get(changeid);
+    if (dict === undefined) {
+      const change = await readRecord(this.core.reader, changes, changeid);
+      if (change === undefined) return null; // not cached: the change may be added later
+      dict = chdict(change);
+    }
     this.remember(dict);
-    return structuredClone(dict);
+    return structuredClone(dict); // callers may change their copy, never the cache's
   }
 
   /** The uids of the users who made a change, ascending. */
@@ -100,6 +101,7 @@ export class ChangesComponent {
     return key === undefined ? null : idOfKey(key);
   }
 
+  /** Puts a chdict last in the cache, dropping the least recently used beyond CACHE_SIZE. */
   private remember(dict: ChDict): void {
     this.cache.delete(dict.changeid);
     this.cache.set(dict.changeid, dict);

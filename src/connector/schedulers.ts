@@ -14,11 +14,9 @@ export class SchedulersComponent {
   async classifyChanges(objectid: number, given: Classifications): Promise<void> {
     v.id(objectid, 'objectid');
     if (!v.isPlainObject(given)) throw new InvalidArgumentError('classifications must be an object of changeid: boolean');
-    const entries = Object.entries(given).map(([key, important]) => {
-      const changeid = Number(key);
-      v.id(changeid, `classifications key ${JSON.stringify(key)}`);
-      return [changeid, v.boolean(important, `classifications[${key}]`)] as const;
-    });
+    const entries = Object.entries(given).map(
+      ([key, important]) => [v.idKey(key, 'classifications key'), v.boolean(important, `classifications[${key}]`)] as const,
+    );
     await this.core.run(async (tx) => {
       if ((await readRecord(tx, objects, objectid)) === undefined) throw new InvalidArgumentError(`object ${objectid} does not exist`);
       for (const [changeid] of entries) {

@@ -11,6 +11,12 @@ import type { Core } from './core.ts';
 import { changeIndex, changes, userAttrIndex, userAttrs, userIndex, users } from './model.ts';
 import type { UserRecord } from './model.ts';
 
+export interface FindUserByAttrArgs {
+  identifier: string;
+  attr_type: string;
+  attr_data: string;
+}
+
 export interface UpdateUserArgs {
   uid: number;
   identifier?: string | null;
@@ -26,7 +32,7 @@ export class UsersComponent {
   constructor(private readonly core: Core) {}
 
   /** The user with this attribute, or a new one named `identifier` that has it; resolves to its uid. */
-  async findUserByAttr(args: { identifier: string; attr_type: string; attr_data: string }): Promise<number> {
+  async findUserByAttr(args: FindUserByAttrArgs): Promise<number> {
     const a = v.keywords(args, 'findUserByAttr arguments', ['identifier', 'attr_type', 'attr_data'], ['identifier', 'attr_type', 'attr_data']);
     const identifier = v.string(a.identifier, 'identifier');
     const attr_type = v.string(a.attr_type, 'attr_type');
@@ -43,9 +49,13 @@ export class UsersComponent {
     });
   }
 
-  /** The usdict of a user, attributes included, or null. */
-  async getUser(uid: number): Promise<UsDict | null> {
+  /**
+   * The usdict of a user, attributes included, or null. Users are read
+   * fresh every time, so `no_cache` (accepted as the spec names it) changes nothing.
+   */
+  async getUser(uid: number, options?: { no_cache?: boolean }): Promise<UsDict | null> {
     v.id(uid, 'uid');
+    v.optional(v.options(options, 'getUser options', ['no_cache']).no_cache, 'no_cache', v.boolean);
     return fullDict(this.core.reader, await readRecord(this.core.reader, users, uid));
   }
 
@@ -77,17 +87,23 @@ export class UsersComponent {
       const user = await readRecord(tx, users, uid);
       if (user === undefined) return;
       const next: UserRecord = { ...user };
-      if (identifier !== null && identifier !== user.identifier) {
-        await refuseTaken(tx, 'identifier', identifier, userIndex.identifier(identifier));
+      if (identifier !== null) {
+        await refuseTaken(tx, 'identifier', identifier, userIndex.identifier(identifier), uid);
         next.identifier = identifier;
       }
       if (bb_username !== null) {
-        if (bb_username !== user.bb_username) await refuseTaken(tx, 'bb_username', bb_username, userIndex.username(bb_username));
+        await refuseTaken(tx, 'bb_username', bb_username, userIndex.username(bb_username), uid);
         Object.assign(next, { bb_username, bb_password });
       }
       tx.putRecord(users, uid, next, user);
       if (attr_type !== null) {
         const attrId = await firstIdUnder(tx, userAttrIndex.user(uid, attr_type));
+        // (attr_type, attr_data) names one user, as Buildbot's unique users_info_attrs index has it.
+        const holder = await firstIdUnder(tx, userAttrIndex.value(attr_type, attr_data!));
+        if (holder !== undefined && holder !== attrId) {
+          const owner = (await readRecord(tx, userAttrs, holder))!.uid;
+          throw new InvalidArgumentError(`${attr_type} ${JSON.stringify(attr_data)} already belongs to user ${owner}`);
+        }
         const previous = attrId === undefined ? undefined : await readRecord(tx, userAttrs, attrId);
         const id = attrId ?? tx.allocateId(userAttrs.name);
         tx.putRecord(userAttrs, id, { id, uid, attr_type, attr_data: attr_data! }, previous);
@@ -116,9 +132,10 @@ export class UsersComponent {
   }
 }
 
-async function refuseTaken(tx: Transaction, field: string, value: string, index: string): Promise<void> {
+/** Refuses a value of a unique user index that a user other than `own` already holds. */
+async function refuseTaken(tx: Transaction, field: string, value: string, index: string, own?: number): Promise<void> {
   const holder = await firstIdUnder(tx, index);
-  if (holder !== undefined) throw new InvalidArgumentError(`${field} ${JSON.stringify(value)} already belongs to user ${holder}`);
+  if (holder !== undefined && holder !== own) throw new InvalidArgumentError(`${field} ${JSON.stringify(value)} already belongs to user ${holder}`);
 }
 
 function partialDict(u: UserRecord): UsDict {

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { chart, logTicks, throughputChart } from '../../bench/chart.ts';
+import { parseOptions, plan } from '../../bench/plan.ts';
+import type { Job } from '../../bench/plan.ts';
+import { goals, ratios, renderTable, summarize, table } from '../../bench/report.ts';
+import type { Row } from '../../bench/report.ts';
+import type { Sample } from '../../bench/worker.ts';
+
+const MB = 2 ** 20;
+
+/** A sample with round figures; `claimed` sets claims/s, the rest follow. */
+function sample(claimed: number, over: Partial<Sample> = {}): Sample {
+  return {
+    claimedPerSecond: claimed, claimCallsPerSecond: claimed, completesPerSecond: claimed * 2,
+    claimLatency: { p50: 1, p99: 1000 / claimed, max: 20 }, completeLatency: { p50: 1, p99: 2, max: 3 }, pollLatency: null, pollCalls: 0,
+    wins: 100, losses: 0, doubleWins: [], problems: [], peakRss: 100 * MB, peakHeap: 50 * MB, liveActorsPeak: 10, storeBytes: MB,
+    writes: { claim: { batches: 10, operations: 50, bytes: 5000 }, complete: { batches: 20, operations: 50, bytes: 5000 } },
+    raw: { claimedPerSecond: claimed * 3, completesPerSecond: claimed * 4 },
+    phases: { claim: { seconds: 1, storeWriteSeconds: 0.5, rawWriteSeconds: 0.25 }, complete: { seconds: 1, storeWriteSeconds: null, rawWriteSeconds: null } }, ...over,
+  };
+}
+
+const jobs = plan(parseOptions(['--scenario', 'claim', '--concurrency', '64', '--durability', 'sync']));
+const job = (target: Job['target']) => jobs.find((j) => j.target === target)!;
+
+describe('bench report', () => {
+  it('summarize takes the median run for throughput and latency, the worst for memory, and keeps every problem', () => {
+    const row = summarize(job('buildcoord'), [
+      sample(10_000, { peakRss: 300 * MB }),
+      sample(30_000, { doubleWins: [7], problems: ['request 7 was won twice'] }),
+      sample(20_000),
+    ]);
+    expect(row.claimedPerSecond).toBe(20_000);
+    expect(row.claimedSpread).toBe(1);
+    expect(row.claimLatency.p99).toBe(0.05);
+    expect(row.peakRssMB).toBe(300);
+    expect(row.doubleWins).toEqual([7]);
+    expect(row.problems).toEqual(['request 7 was won twice']);
+    expect(row.callsPerWrite).toEqual({ claim: 10, complete: 5 });
+    expect(row.raw!.claimedPerSecond).toBe(60_000);
+  });
+
+  it('ratios divide each buildcoord figure by its baseline at the same scenario, level and durability', () => {
+    const rows = [summarize(job('buildcoord'), [sample(20_000)]), summarize(job('sqlite'), [sample(5_000)]), summarize(job('memory'), [sample(40_000)])];
+    const r = ratios(rows, rows[0]!);
+    expect(r.sqlite).toEqual({ claimed: 4, completes: 4, claimP99: 0.25 });
+    expect(r.raw!.claimed).toBeCloseTo(1 / 3);
+    expect(r.memory).toEqual({ claimed: 0.5, completes: 0.5 });
+  });
+
+  it('goals say met, MISS or not run, from the reference configuration', () => {
+    const rows: Row[] = [summarize(job('buildcoord'), [sample(25_000)]), summarize(job('sqlite'), [sample(10_000)])];
+    const met = goals(rows, { masters: 4 });
+    expect(met.map((g) => g.met)).toEqual([true, false, true, true, null]);
+    expect(met[1]!.value).toMatch(/^2\.50x/);
+    expect(goals([], { masters: 4 }).every((g) => g.met === null)).toBe(true);
+  });
+
+  it('the table puts numbers right-aligned under their headers', () => {
+    expect(table(['name', 'n'], [['a', '1'], ['bb', '1,000']]).split('\n')).toEqual(['name      n', '----  -----', 'a         1', 'bb    1,000']);
+    const text = renderTable([summarize(job('buildcoord'), [sample(20_000)])], [], parseOptions([]));
+    expect(text).toContain('claim: 8,000 requests per run');
+    expect(text).toMatch(/raw classic-level sync\s+60,000/);
+    expect(text).toMatch(/buildcoord sync .* 50% /);
+    expect(text).toMatch(/raw classic-level sync .* 25%$/m);
+  });
+});
+
+describe('bench chart', () => {
+  it('puts log ticks at 1, 2 and 5 of each power of ten', () => {
+    expect(logTicks(1000, 100_000)).toEqual([1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]);
+  });
+
+  it('draws one panel per durability with buildcoord and each baseline, as well-formed SVG', () => {
+    const rows = [summarize(job('buildcoord'), [sample(20_000)]), summarize(job('sqlite'), [sample(5_000)]), summarize(job('memory'), [sample(40_000)])];
+    const svg = throughputChart(rows, 'caption <&>');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    for (const name of ['buildcoord, sync', 'raw classic-level, same batches, sync', 'better-sqlite3, synchronous=FULL', 'buildcoord, in-memory backend']) expect(svg).toContain(name);
+    expect(svg).toContain('caption &lt;&amp;&gt;');
+    expect(svg).not.toContain('NaN');
+    expect(chart('empty', [])).toContain('</svg>');
+  });
+});
