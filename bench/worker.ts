@@ -165,7 +165,7 @@ async function sample(task: Extract<Task, { kind: 'sample' }>): Promise<Sample> 
     complete: { seconds: result.completeSeconds, storeWriteSeconds: recorder?.writeSeconds.get('complete') ?? null, rawWriteSeconds: null },
   };
   if (recorder) {
-    const batches = (phase: string) => recorder.batches.get(phase) ?? [];
+    const batches = (phase: string) => recorder.batches(phase);
     writes = { claim: batchStats(batches('claim')), complete: batchStats(batches('complete')) };
     if (job.replayRaw) {
       // The same starting bytes: the seed's copy, or an empty store given the setup's own batches.

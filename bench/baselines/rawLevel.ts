@@ -8,8 +8,8 @@ import type { Backend, KeyRange, WriteBatch } from '../../src/persistence/backen
  * chained batches, one write at a time as the commit queue issues them.
  */
 export class RecordingBackend implements Backend {
-  /** Batches written in each phase; writes outside any phase are not kept. */
-  readonly batches = new Map<string, WriteBatch[]>();
+  /** Batches written in each phase, with the entry the backend stamped on each; writes outside any phase are not kept. */
+  private readonly kept = new Map<string, { batch: WriteBatch; stamp: [string, Uint8Array] | null }[]>();
   /**
    * Seconds spent inside the inner backend's write, by phase. The commit
    * queue has one write in flight at a time, so this is the wall time of
@@ -44,17 +44,32 @@ export class RecordingBackend implements Backend {
     await this.inner.write(batch, options);
     if (phase === null) return;
     this.writeSeconds.set(phase, (this.writeSeconds.get(phase) ?? 0) + (performance.now() - started) / 1000);
-    // Kept once written, so it holds what the backend added (the LevelDB backend adds its sequence key).
     // Empty batches are not written by the LevelDB backend, so they are not replayed either.
     if (batch.size > 0) {
-      let list = this.batches.get(phase);
-      if (list === undefined) this.batches.set(phase, (list = []));
-      list.push(batch);
+      let list = this.kept.get(phase);
+      if (list === undefined) this.kept.set(phase, (list = []));
+      list.push({ batch, stamp: stampOf(this.inner) });
     }
+  }
+
+  /** The batches of a phase as the store received them, stamps included. */
+  batches(phase: string): WriteBatch[] {
+    return (this.kept.get(phase) ?? []).map(({ batch, stamp }) => (stamp === null ? batch : new Map(batch).set(...stamp)));
+  }
+
+  /** The phases that wrote something. */
+  phases(): string[] {
+    return [...this.kept.keys()];
   }
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** The entry the backend added to its last write (the LevelDB backend's sequence number), if it adds one. */
+function stampOf(backend: Backend): [string, Uint8Array] | null {
+  const stamped = backend as Partial<{ lastStamp: () => [string, Uint8Array] }>;
+  return typeof stamped.lastStamp === 'function' ? stamped.lastStamp() : null;
 }
 
 /** Counts of a list of batches: how many, and the keys and value bytes they carry. */

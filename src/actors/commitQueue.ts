@@ -43,6 +43,11 @@ class Group {
  * refusal, before every write it saw is durable; so a crash never takes back
  * an answer. If a write fails, its calls get a StorageError, actors fall
  * back to their durable state, and the calls that only saw it run again.
+ *
+ * A group is written as soon as it holds half the calls waiting and the
+ * store is free. Callers that wait for their answer before the next call
+ * so settle into two cohorts: one decides while the other's write is in
+ * flight, and deciding (main thread) overlaps writing (LevelDB's thread).
  */
 export class CommitQueue {
   private readonly queue: Call[] = [];
@@ -52,6 +57,7 @@ export class CommitQueue {
   private flushing: Group | null = null;
   private flushScheduled = false;
   private failures = 0; // bumped when a write fails: decisions made before it are void
+  private waiting = 0; // calls taken and not yet answered
   private idle: (() => void) | null = null;
 
   constructor(
@@ -66,6 +72,7 @@ export class CommitQueue {
   run<T>(command: Command<T>, warm?: Warm): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError('the coordinator is closed'));
     if (warm !== undefined && this.running) this.registry.prefetch(warm.kind, warm.ids);
+    this.waiting++;
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
       if (!this.running) void this.pump();
@@ -108,7 +115,8 @@ export class CommitQueue {
         tx.commit();
         this.join(tx);
         this.open.answers.push({ call, wrote: true, ok, value });
-        this.scheduleFlush();
+        if (this.flushing === null && 2 * this.open.answers.length >= this.waiting) void this.flush();
+        else this.scheduleFlush();
       } else {
         if (ok) tx.commit();
         else tx.abandon();
@@ -129,7 +137,7 @@ export class CommitQueue {
   /** Answers once the newest write this call could have seen is durable. */
   private answerAfterWrites(answer: Answer): void {
     const newest = this.open.writes.size > 0 ? this.open : this.flushing;
-    if (newest === null) settle(answer);
+    if (newest === null) this.settle(answer);
     else newest.answers.push(answer);
   }
 
@@ -139,7 +147,8 @@ export class CommitQueue {
     // Let the commands already issued in this turn join the same write.
     setImmediate(() => {
       this.flushScheduled = false;
-      void this.flush();
+      if (this.flushing === null && this.open.writes.size > 0) void this.flush();
+      else this.checkIdle();
     });
   }
 
@@ -157,7 +166,7 @@ export class CommitQueue {
     }
     this.flushing = null;
     this.registry.apply(group.effects);
-    for (const answer of group.answers) settle(answer);
+    for (const answer of group.answers) this.settle(answer);
     if (this.open.writes.size > 0) void this.flush();
     else this.checkIdle();
   }
@@ -172,7 +181,7 @@ export class CommitQueue {
     const error = new StorageError(`store write failed: ${(cause as Error)?.message ?? cause}`, { cause });
     const retry: Call[] = [];
     for (const answer of group.answers) {
-      if (answer.wrote) answer.call.reject(error);
+      if (answer.wrote) this.settle({ ...answer, ok: false, value: error });
       else retry.push(answer.call);
     }
     for (const answer of lost.answers) retry.push(answer.call);
@@ -181,14 +190,15 @@ export class CommitQueue {
     else this.checkIdle();
   }
 
+  private settle({ call, ok, value }: Answer): void {
+    this.waiting--;
+    if (ok) call.resolve(value);
+    else call.reject(value);
+  }
+
   private checkIdle(): void {
     if (!this.closed || this.running || this.flushing !== null || this.flushScheduled || this.idle === null) return;
     this.idle();
     this.idle = null;
   }
-}
-
-function settle({ call, ok, value }: Answer): void {
-  if (ok) call.resolve(value);
-  else call.reject(value);
 }

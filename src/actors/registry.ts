@@ -4,6 +4,7 @@ import type { Backend } from '../persistence/backend.ts';
 import { decode } from '../persistence/codec.ts';
 import { recordKey } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
+import { adopt, adoptingLogic } from './adopt.ts';
 import { firstSnapshot } from './step.ts';
 
 /** What is stored for an actor: XState's persisted snapshot. */
@@ -54,6 +55,8 @@ export interface RegistryOptions {
 export interface Effect {
   hosted: Hosted;
   event: { type: string } | null;
+  /** The snapshot the command decided it leads to. */
+  next: AnyMachineSnapshot;
 }
 
 /**
@@ -138,14 +141,15 @@ export class ActorRegistry {
     if (hosted.actor === null) this.live.delete(hosted.key);
   }
 
-  /** Replays a durable commit's events on the live actors, in order. */
+  /** Replays a durable commit's events on the live actors, in order, adopting the decided snapshots. */
   apply(effects: readonly Effect[]): void {
-    for (const { hosted, event } of effects) {
+    for (const { hosted, event, next } of effects) {
       if (event === null) {
-        hosted.actor = this.start(hosted.kind, hosted.key, { input: hosted.input });
+        hosted.actor = adopt(hosted.input, next, () => this.start(hosted.kind, hosted.key, { input: hosted.input }));
         hosted.input = undefined;
       } else {
-        hosted.actor!.send(event);
+        const actor = hosted.actor!;
+        adopt(event, next, () => actor.send(event));
       }
     }
     for (const { hosted } of effects) this.unpin(hosted);
@@ -197,6 +201,6 @@ export class ActorRegistry {
   }
 
   private start(kind: ActorKind, key: string, from: { snapshot?: PersistedActor; input?: unknown }) {
-    return createActor(kind.machine, { ...from, id: key, systemId: key, inspect: this.options.inspect } as never).start() as Actor<AnyStateMachine>;
+    return createActor(adoptingLogic(kind.machine), { ...from, id: key, systemId: key, inspect: this.options.inspect } as never).start() as Actor<AnyStateMachine>;
   }
 }

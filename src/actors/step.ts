@@ -28,3 +28,21 @@ export function nextSnapshot(machine: AnyStateMachine, snapshot: AnyMachineSnaps
 export function firstSnapshot(machine: AnyStateMachine, input: unknown): AnyMachineSnapshot {
   return machine.getInitialSnapshot(scopeOf(machine), input) as AnyMachineSnapshot;
 }
+
+/**
+ * XState's getPersistedSnapshot(), built directly: the same fields in the
+ * same order, so the same stored bytes, at a fraction of the cost (its
+ * generic copy was 4% of the claim path). Our machines spawn no children
+ * and keep no history or actor refs in context; a snapshot that had any
+ * goes through XState's own.
+ */
+export function persistedSnapshot(machine: AnyStateMachine, snapshot: AnyMachineSnapshot): Record<string, unknown> {
+  if (!isEmpty(snapshot.children) || !isEmpty(snapshot.historyValue)) return machine.getPersistedSnapshot(snapshot) as Record<string, unknown>;
+  const { status, output, error, value, context } = snapshot;
+  return { status, output, error, value, historyValue: {}, context, children: {} };
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}

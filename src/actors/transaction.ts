@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { KeyRange } from '../persistence/backend.ts';
 import { counterKey, recordKey } from '../persistence/keys.ts';
-import { nextSnapshot } from './step.ts';
+import { nextSnapshot, persistedSnapshot } from './step.ts';
 import type { Reader, RecordKind } from '../persistence/records.ts';
 import type { ActorKind, ActorRegistry, Effect, Hosted, PersistedActor } from './registry.ts';
 
@@ -166,9 +166,9 @@ export class Transaction implements Reader {
 
   private record(hosted: Hosted, previous: AnyMachineSnapshot | null, next: AnyMachineSnapshot, event: { type: string } | null): void {
     this.decided.set(hosted, next);
-    this.effects.push({ hosted, event });
+    this.effects.push({ hosted, event, next });
     // A live snapshot has the value and context that index entries are made of.
-    const persisted = hosted.kind.machine.getPersistedSnapshot(next) as unknown as PersistedActor;
+    const persisted = persistedSnapshot(hosted.kind.machine, next) as PersistedActor;
     this.putRecord(hosted.kind, hosted.id, persisted, (previous ?? undefined) as PersistedActor | undefined);
   }
 

@@ -37,13 +37,17 @@ export class LevelBackend implements Backend {
 
   async write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
     if (batch.size === 0) return;
-    // The chained form skips the per-operation objects of db.batch([...]).
+    await this.chained(batch).write({ sync: options.sync } as object);
+  }
+
+  /** The batch as a chained batch: the chained form skips the per-operation objects of db.batch([...]). */
+  protected chained(batch: WriteBatch) {
     const chained = this.db.batch();
     for (const [key, value] of batch) {
       if (value === null) chained.del(key);
       else chained.put(key, value);
     }
-    await chained.write({ sync: options.sync } as object);
+    return chained;
   }
 
   async close(): Promise<void> {

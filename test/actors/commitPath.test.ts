@@ -30,6 +30,21 @@ describe('commit path', () => {
     await coordinator.close();
   });
 
+  it('callers that wait for each answer split into two groups: one decides while the other is written', async () => {
+    const builders = Array.from({ length: 64 }, (_, i) => `b${i}`);
+    const { backend, coordinator, m1, brids } = await setup(builders);
+    backend.hold();
+    const first = brids.map((brid) => m1.buildrequests.claimBuildRequests([brid]));
+    await turns();
+    // Half the callers' claims went to the store at once; the other half were decided meanwhile and wait their turn.
+    expect(backend.heldWrites).toBe(1);
+    backend.release();
+    await Promise.all(first);
+    const claimWrites = backend.writes.slice(-2).map((batch) => [...batch.keys()].filter((key) => key.startsWith('r/br/')).length);
+    expect(claimWrites).toEqual([32, 32]);
+    await coordinator.close();
+  });
+
   it('a claim is answered only once its write is in the store', async () => {
     const { backend, coordinator, m1, brids } = await setup();
     backend.hold();

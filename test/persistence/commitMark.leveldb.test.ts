@@ -1,0 +1,59 @@
+// LevelDB only: the commit mark is a file beside the store.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CommitMark } from '../../src/persistence/commitMark.ts';
+import { decode } from '../../src/persistence/codec.ts';
+import { levelDBBackend } from '../../src/persistence/leveldb.ts';
+import type { LevelDBBackend } from '../../src/persistence/leveldb.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'buildcoord-mark-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let stores = 0;
+
+const markOf = (location: string) => Number(readFileSync(join(location, CommitMark.FILE), 'utf8'));
+const sequenceOf = async (backend: LevelDBBackend) => decode<number>((await backend.get('m/commit'))!);
+const idle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+async function opened(): Promise<{ backend: LevelDBBackend; location: string }> {
+  const location = join(root, `store-${++stores}`);
+  const backend = levelDBBackend(location);
+  await backend.open();
+  return { backend, location };
+}
+
+describe('the commit mark [leveldb]', () => {
+  it('never names a write before it is durable, and trails the store by at most one write', async () => {
+    const { backend, location } = await opened();
+    for (let i = 1; i <= 20; i++) {
+      const write = backend.write(new Map([[`k/${i}`, new Uint8Array([i])]]), { sync: true });
+      expect(markOf(location)).toBeLessThan(i); // not this write: it is not durable yet
+      await write;
+      expect(await sequenceOf(backend)).toBe(i);
+      expect(markOf(location)).toBeGreaterThanOrEqual(i - 1);
+    }
+    await backend.close();
+  });
+
+  it('catches up with the store once writes stop, and at close', async () => {
+    const { backend, location } = await opened();
+    await backend.write(new Map([['a', new Uint8Array([1])]]), { sync: true });
+    await backend.write(new Map([['b', new Uint8Array([2])]]), { sync: true });
+    await idle();
+    expect(markOf(location)).toBe(2);
+    await backend.write(new Map([['c', new Uint8Array([3])]]), { sync: true });
+    await backend.close();
+    expect(markOf(location)).toBe(3);
+  });
+
+  it('each write carries its sequence number without touching the caller\'s batch', async () => {
+    const { backend } = await opened();
+    const batch = new Map([['a', new Uint8Array([1])]]);
+    await backend.write(batch, { sync: true });
+    expect([...batch.keys()]).toEqual(['a']);
+    expect(backend.lastStamp()[0]).toBe('m/commit');
+    expect(decode<number>(backend.lastStamp()[1])).toBe(1);
+    await backend.close();
+  });
+});
