@@ -30,6 +30,9 @@ export class Hosted {
   pending: AnyMachineSnapshot | null = null;
   pins = 0;
   readonly key: string;
+  /** The index entries of one snapshot, the last decided: its next transition diffs against them. */
+  private indexedSnapshot: AnyMachineSnapshot | null = null;
+  private indexKeys: string[] = [];
   constructor(
     readonly kind: ActorKind,
     readonly id: number,
@@ -37,6 +40,17 @@ export class Hosted {
     public input?: unknown,
   ) {
     this.key = `${kind.name}:${id}`;
+  }
+
+  /** The index entries of a snapshot of this actor. */
+  indexesOf(snapshot: AnyMachineSnapshot): string[] {
+    if (snapshot === this.indexedSnapshot) return this.indexKeys;
+    return this.kind.indexes(snapshot as unknown as PersistedActor);
+  }
+
+  indexed(snapshot: AnyMachineSnapshot, keys: string[]): void {
+    this.indexedSnapshot = snapshot;
+    this.indexKeys = keys;
   }
 
   /** The newest decided state: pending if any, else the durable one. */

@@ -80,12 +80,14 @@ export class Transaction implements Reader {
 
   /** Writes a record and brings its index entries from `previous` to `next`. */
   putRecord<R>(kind: RecordKind<R>, id: number, next: R, previous?: R): void {
-    const stale = new Set(previous === undefined ? [] : kind.indexes(previous));
-    for (const key of kind.indexes(next)) {
-      if (!stale.delete(key)) this.put(key, true);
-    }
-    for (const key of stale) this.del(key);
-    this.put(recordKey(kind.name, id), next);
+    this.putIndexed(recordKey(kind.name, id), next, kind.indexes(next), previous === undefined ? [] : kind.indexes(previous));
+  }
+
+  /** Writes a record whose index entries go from `stale` to `fresh`: only the entries that differ are written. */
+  private putIndexed(key: string, record: unknown, fresh: readonly string[], stale: readonly string[]): void {
+    for (const entry of fresh) if (!stale.includes(entry)) this.put(entry, true);
+    for (const entry of stale) if (!fresh.includes(entry)) this.del(entry);
+    this.put(key, record);
   }
 
   /** Deletes a record and its index entries. */
@@ -167,9 +169,13 @@ export class Transaction implements Reader {
   private record(hosted: Hosted, previous: AnyMachineSnapshot | null, next: AnyMachineSnapshot, event: { type: string } | null): void {
     this.decided.set(hosted, next);
     this.effects.push({ hosted, event, next });
+    const kind = hosted.kind;
     // A live snapshot has the value and context that index entries are made of.
-    const persisted = persistedSnapshot(hosted.kind.machine, next) as PersistedActor;
-    this.putRecord(hosted.kind, hosted.id, persisted, (previous ?? undefined) as PersistedActor | undefined);
+    const persisted = persistedSnapshot(kind.machine, next) as PersistedActor;
+    const stale = previous === null ? [] : hosted.indexesOf(previous);
+    const fresh = kind.indexes(persisted);
+    hosted.indexed(next, fresh);
+    this.putIndexed(recordKey(kind.name, hosted.id), persisted, fresh, stale);
   }
 
   private allLayers(): Layer[] {
