@@ -72,8 +72,8 @@ export class Coordinator {
     counters: Counters,
     options: ParsedOptions,
   ) {
-    const reader = (this.reader = new StoreReader(backend));
     this.registry = new ActorRegistry(backend, { maxLiveActors: options.maxLiveActors, inspect: options.inspect });
+    const reader = (this.reader = new StoreReader(backend, (key) => this.registry.durableRecord(key)));
     this.queue = new CommitQueue(backend, reader, this.registry, counters, options.durability === 'sync');
     const now = () => new Date(v.date(options.now(), 'now()'));
     this.core = { run: (command, warm) => this.queue.run(command, warm), reader, now };

@@ -27,30 +27,22 @@ export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TCo
  */
 export class Hosted {
   actor: Actor<AnyStateMachine> | null = null;
+  /** What the store holds for it: the record of its actor's (durable) snapshot. */
+  record: PersistedActor | null = null;
   pending: AnyMachineSnapshot | null = null;
   pins = 0;
+  /** Its record's key in the store, which also names it in the registry. */
   readonly key: string;
-  /** The index entries of one snapshot, the last decided: its next transition diffs against them. */
-  private indexedSnapshot: AnyMachineSnapshot | null = null;
-  private indexKeys: string[] = [];
+  /** Its actor id, as the inspector shows it: `kind:id`. */
+  readonly name: string;
   constructor(
     readonly kind: ActorKind,
     readonly id: number,
     /** For an actor not yet started: the input it starts from. */
     public input?: unknown,
   ) {
-    this.key = `${kind.name}:${id}`;
-  }
-
-  /** The index entries of a snapshot of this actor. */
-  indexesOf(snapshot: AnyMachineSnapshot): string[] {
-    if (snapshot === this.indexedSnapshot) return this.indexKeys;
-    return this.kind.indexes(snapshot as unknown as PersistedActor);
-  }
-
-  indexed(snapshot: AnyMachineSnapshot, keys: string[]): void {
-    this.indexedSnapshot = snapshot;
-    this.indexKeys = keys;
+    this.key = recordKey(kind.name, id);
+    this.name = `${kind.name}:${id}`;
   }
 
   /** The newest decided state: pending if any, else the durable one. */
@@ -69,12 +61,13 @@ export interface RegistryOptions {
 export interface Effect {
   hosted: Hosted;
   event: { type: string } | null;
-  /** The snapshot the command decided it leads to. */
+  /** The snapshot the command decided it leads to, and the record written for it. */
   next: AnyMachineSnapshot;
+  record: PersistedActor;
 }
 
 /**
- * Live actors by `kind:id`. Actors are created when their first state is
+ * Live actors by record key. Actors are created when their first state is
  * durable, replay committed events, and are passivated (stopped and
  * dropped) once complete or least recently used beyond the bound; the
  * store holds their snapshot, so `load` rehydrates them on demand.
@@ -98,7 +91,7 @@ export class ActorRegistry {
 
   /** The hosted actor for an id, rehydrated if need be, or null if there is none. */
   async load(kind: ActorKind, id: number): Promise<Hosted | null> {
-    const key = `${kind.name}:${id}`;
+    const key = recordKey(kind.name, id);
     const known = this.live.get(key);
     if (known) {
       this.live.delete(key); // re-insert: Map order is our LRU order
@@ -109,10 +102,20 @@ export class ActorRegistry {
     return this.live.get(key) ?? null;
   }
 
+  /**
+   * The durable record of a live actor, by record key: what the store holds
+   * for it, without reading and decoding it. Live actors replay only
+   * durable transitions, so their snapshot is the stored one.
+   */
+  durableRecord(key: string): PersistedActor | undefined {
+    const hosted = this.live.get(key);
+    return hosted?.actor == null ? undefined : hosted.record!;
+  }
+
   /** Starts rehydrating actors a queued command will need, so its turn does not wait on the store. */
   prefetch(kind: ActorKind, ids: readonly number[]): void {
     for (const id of ids) {
-      const key = `${kind.name}:${id}`;
+      const key = recordKey(kind.name, id);
       if (!this.live.has(key) && !this.loading.has(key)) this.fetch(kind, id, key).catch(() => {}); // its command reads again
     }
   }
@@ -123,12 +126,13 @@ export class ActorRegistry {
    * read is in flight, since a command must load it first and so waits here.
    */
   private fetch(kind: ActorKind, id: number, key: string): Promise<void> {
-    const read = this.backend.get(recordKey(kind.name, id)).then(
+    const read = this.backend.get(key).then(
       (bytes) => {
         this.loading.delete(key);
         if (bytes === undefined || this.live.has(key)) return;
         const hosted = new Hosted(kind, id);
-        hosted.actor = this.start(kind, key, { snapshot: decode<PersistedActor>(bytes) });
+        hosted.record = decode<PersistedActor>(bytes);
+        hosted.actor = this.start(hosted, { snapshot: hosted.record });
         this.live.set(key, hosted);
       },
       (error: unknown) => {
@@ -142,11 +146,10 @@ export class ActorRegistry {
 
   /** A new actor whose first state is pending until its commit is durable. */
   create(kind: ActorKind, id: number, input: unknown): Hosted {
-    const key = `${kind.name}:${id}`;
-    if (this.live.has(key)) throw new Error(`actor ${key} already exists`);
     const hosted = new Hosted(kind, id, input);
+    if (this.live.has(hosted.key)) throw new Error(`actor ${hosted.name} already exists`);
     hosted.pending = firstSnapshot(kind.machine, input);
-    this.live.set(key, hosted);
+    this.live.set(hosted.key, hosted);
     return hosted;
   }
 
@@ -157,9 +160,10 @@ export class ActorRegistry {
 
   /** Replays a durable commit's events on the live actors, in order, adopting the decided snapshots. */
   apply(effects: readonly Effect[]): void {
-    for (const { hosted, event, next } of effects) {
+    for (const { hosted, event, next, record } of effects) {
+      hosted.record = record;
       if (event === null) {
-        hosted.actor = adopt(hosted.input, next, () => this.start(hosted.kind, hosted.key, { input: hosted.input }));
+        hosted.actor = adopt(hosted.input, next, () => this.start(hosted, { input: hosted.input }));
         hosted.input = undefined;
       } else {
         const actor = hosted.actor!;
@@ -214,7 +218,7 @@ export class ActorRegistry {
     if (this.live.get(hosted.key) === hosted) this.live.delete(hosted.key);
   }
 
-  private start(kind: ActorKind, key: string, from: { snapshot?: PersistedActor; input?: unknown }) {
-    return createActor(adoptingLogic(kind.machine), { ...from, id: key, systemId: key, inspect: this.options.inspect } as never).start() as Actor<AnyStateMachine>;
+  private start({ kind, name }: Hosted, from: { snapshot?: PersistedActor; input?: unknown }) {
+    return createActor(adoptingLogic(kind.machine), { ...from, id: name, systemId: name, inspect: this.options.inspect } as never).start() as Actor<AnyStateMachine>;
   }
 }

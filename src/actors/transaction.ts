@@ -167,15 +167,13 @@ export class Transaction implements Reader {
   }
 
   private record(hosted: Hosted, previous: AnyMachineSnapshot | null, next: AnyMachineSnapshot, event: { type: string } | null): void {
-    this.decided.set(hosted, next);
-    this.effects.push({ hosted, event, next });
     const kind = hosted.kind;
     // A live snapshot has the value and context that index entries are made of.
     const persisted = persistedSnapshot(kind.machine, next) as PersistedActor;
-    const stale = previous === null ? [] : hosted.indexesOf(previous);
-    const fresh = kind.indexes(persisted);
-    hosted.indexed(next, fresh);
-    this.putIndexed(recordKey(kind.name, hosted.id), persisted, fresh, stale);
+    this.decided.set(hosted, next);
+    this.effects.push({ hosted, event, next, record: persisted });
+    const stale = previous === null ? [] : kind.indexes(previous as unknown as PersistedActor);
+    this.putIndexed(recordKey(kind.name, hosted.id), persisted, kind.indexes(persisted), stale);
   }
 
   private allLayers(): Layer[] {

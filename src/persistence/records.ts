@@ -22,10 +22,20 @@ export interface Reader {
   keys(range: KeyRange): Promise<string[]>;
 }
 
-/** Reads straight from the store: only what has been written (and, at 'sync', made durable). */
+/** Decoded records kept in memory that are exactly what the store holds for their keys (undefined: ask the store). */
+export type DurableMemory = (key: string) => unknown;
+
+/**
+ * Reads straight from the store: only what has been written (and, at
+ * 'sync', made durable). Records that `memory` already holds decoded (live
+ * actors' snapshots) are taken from it rather than read and decoded again.
+ */
 export class StoreReader implements Reader {
   private closed = false;
-  constructor(private readonly backend: Backend) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly memory: DurableMemory = () => undefined,
+  ) {}
 
   /** Refuses every later read with ClosedError, rather than the store's own error. */
   close(): void {
@@ -34,14 +44,24 @@ export class StoreReader implements Reader {
 
   async get<T>(key: string): Promise<T | undefined> {
     this.assertOpen();
+    const known = this.memory(key);
+    if (known !== undefined) return known as T;
     const bytes = await this.backend.get(key);
     return bytes === undefined ? undefined : decode<T>(bytes);
   }
 
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
     this.assertOpen();
-    const values = await this.backend.getMany(keys);
-    return values.map((bytes) => (bytes === undefined ? undefined : decode<T>(bytes)));
+    const values = keys.map((key) => this.memory(key) as T | undefined);
+    const missing: number[] = [];
+    for (let i = 0; i < values.length; i++) if (values[i] === undefined) missing.push(i);
+    if (missing.length === 0) return values;
+    const bytes = await this.backend.getMany(missing.map((i) => keys[i]!));
+    missing.forEach((i, n) => {
+      const found = bytes[n];
+      if (found !== undefined) values[i] = decode<T>(found);
+    });
+    return values;
   }
 
   async keys(range: KeyRange): Promise<string[]> {
