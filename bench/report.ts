@@ -38,7 +38,7 @@ export interface Row extends Job {
   /** Where the median sample's phases spent their time (seconds): in all, with a store write in flight, raw classic-level for the same batches. */
   phases: Record<'claim' | 'complete', PhaseTimes>;
   /** The same batches on raw classic-level (median over the samples). */
-  raw: { claimedPerSecond: number; completesPerSecond: number; claimedSpread: number } | null;
+  raw: { claimedPerSecond: number; completesPerSecond: number; claimedSpread: number; claimWrite: Latency } | null;
   perSample: { claimedPerSecond: number; completesPerSecond: number; claimP99: number; peakRssMB: number }[];
 }
 
@@ -56,9 +56,9 @@ export function summarize(job: Job, samples: readonly Sample[]): Row {
     claimCallsPerSecond: mid.claimCallsPerSecond,
     completesPerSecond: completes.median,
     completesSpread: completes.spread,
-    claimLatency: mid.claimLatency,
-    completeLatency: mid.completeLatency,
-    pollLatency: mid.pollLatency,
+    claimLatency: medianLatency(samples.map((s) => s.claimLatency)),
+    completeLatency: medianLatency(samples.map((s) => s.completeLatency)),
+    pollLatency: mid.pollLatency === null ? null : medianLatency(samples.flatMap((s) => (s.pollLatency ? [s.pollLatency] : []))),
     pollCalls: mid.pollCalls,
     wins: mid.wins,
     losses: mid.losses,
@@ -76,8 +76,18 @@ export function summarize(job: Job, samples: readonly Sample[]): Row {
       claimedPerSecond: median(raws.map((r) => r.claimedPerSecond)).median,
       completesPerSecond: median(raws.map((r) => r.completesPerSecond)).median,
       claimedSpread: median(raws.map((r) => r.claimedPerSecond)).spread,
+      claimWrite: medianLatency(raws.map((r) => r.claimWrite)),
     },
     perSample: samples.map((s) => ({ claimedPerSecond: s.claimedPerSecond, completesPerSecond: s.completesPerSecond, claimP99: s.claimLatency.p99, peakRssMB: s.peakRss / MB })),
+  };
+}
+
+/** Latency over repeated runs: the median of each percentile, and the worst max. */
+function medianLatency(runs: readonly Latency[]): Latency {
+  return {
+    p50: median(runs.map((l) => l.p50)).median,
+    p99: median(runs.map((l) => l.p99)).median,
+    max: Math.max(...runs.map((l) => l.max)),
   };
 }
 
@@ -129,7 +139,9 @@ export function goals(rows: readonly Row[], o: Pick<Options, 'masters'>): Goal[]
     out.push(r.raw && reference.raw
       ? { goal: 'within 3x of raw classic-level, same bytes', value: `${fmt(1 / r.raw.claimed, 2)}x below it (raw ${fmt(reference.raw.claimedPerSecond)} claims/s)`, met: r.raw.claimed >= 1 / 3 }
       : missing('within 3x of raw classic-level, same bytes'));
-    out.push({ goal: 'p99 claim latency < 10 ms', value: `${fmt(reference.claimLatency.p99, 2)} ms`, met: reference.claimLatency.p99 < 10 });
+    // The store's own stalls bound the tail: say what raw classic-level's writes of the same batches took.
+    const store = reference.raw ? ` (raw classic-level, same batches: write p99 ${fmt(reference.raw.claimWrite.p99, 2)} ms, max ${fmt(reference.raw.claimWrite.max, 1)} ms)` : '';
+    out.push({ goal: 'p99 claim latency < 10 ms', value: `${fmt(reference.claimLatency.p99, 2)} ms${store}`, met: reference.claimLatency.p99 < 10 });
   }
   const million = rows.find((r) => r.group === 'scale' && r.target === 'buildcoord' && r.storeSize === 1_000_000);
   out.push(million

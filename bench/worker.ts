@@ -13,7 +13,7 @@ import { batchStats, openRaw, RecordingBackend, replay } from './baselines/rawLe
 import { SqliteClaims, sqliteTarget } from './baselines/sqlite.ts';
 import type { Job } from './plan.ts';
 import { runScenario } from './scenarios.ts';
-import { audit, doubleWins } from './stats.ts';
+import { audit, doubleWins, latency } from './stats.ts';
 import type { Latency } from './stats.ts';
 import { masterName, openBuildcoord } from './targets.ts';
 import type { BuildcoordApi, Target } from './targets.ts';
@@ -49,8 +49,8 @@ export interface Sample {
   storeBytes: number;
   /** The coordinator's store writes in the timed phases. */
   writes: { claim: ReturnType<typeof batchStats>; complete: ReturnType<typeof batchStats> } | null;
-  /** The same batches on raw classic-level: claims and completes per second. */
-  raw: { claimedPerSecond: number; completesPerSecond: number } | null;
+  /** The same batches on raw classic-level: claims and completes per second, and its per-write latency in the claim phase. */
+  raw: { claimedPerSecond: number; completesPerSecond: number; claimWrite: Latency } | null;
   /** Where each timed phase's wall time went: in all, with a store write in flight, and what raw classic-level took for the same batches. */
   phases: Record<'claim' | 'complete', PhaseTimes>;
 }
@@ -175,10 +175,11 @@ async function sample(task: Extract<Task, { kind: 'sample' }>): Promise<Sample> 
       const sync = job.durability === 'sync';
       await replay(db, batches('setup'), false);
       await replay(db, batches('warmup'), sync);
-      const claimSeconds = await replay(db, batches('claim'), sync);
+      const claimWrites: number[] = [];
+      const claimSeconds = await replay(db, batches('claim'), sync, claimWrites);
       const completeSeconds = await replay(db, batches('complete'), sync);
       await db.close();
-      raw = { claimedPerSecond: result.wins.length / claimSeconds, completesPerSecond: result.completeCalls / completeSeconds };
+      raw = { claimedPerSecond: result.wins.length / claimSeconds, completesPerSecond: result.completeCalls / completeSeconds, claimWrite: latency(claimWrites) };
       phases.claim.rawWriteSeconds = claimSeconds;
       phases.complete.rawWriteSeconds = completeSeconds;
     }

@@ -15,7 +15,7 @@ function sample(claimed: number, over: Partial<Sample> = {}): Sample {
     claimLatency: { p50: 1, p99: 1000 / claimed, max: 20 }, completeLatency: { p50: 1, p99: 2, max: 3 }, pollLatency: null, pollCalls: 0,
     wins: 100, losses: 0, doubleWins: [], problems: [], peakRss: 100 * MB, peakHeap: 50 * MB, liveActorsPeak: 10, storeBytes: MB,
     writes: { claim: { batches: 10, operations: 50, bytes: 5000 }, complete: { batches: 20, operations: 50, bytes: 5000 } },
-    raw: { claimedPerSecond: claimed * 3, completesPerSecond: claimed * 4 },
+    raw: { claimedPerSecond: claimed * 3, completesPerSecond: claimed * 4, claimWrite: { p50: 0.5, p99: 4, max: 9 } },
     phases: { claim: { seconds: 1, storeWriteSeconds: 0.5, rawWriteSeconds: 0.25 }, complete: { seconds: 1, storeWriteSeconds: null, rawWriteSeconds: null } }, ...over,
   };
 }
@@ -40,6 +40,12 @@ describe('bench report', () => {
     expect(row.raw!.claimedPerSecond).toBe(60_000);
   });
 
+  it('latency over samples is the median of each percentile, whichever sample had the median throughput', () => {
+    const at = (claimed: number, p99: number, max: number) => sample(claimed, { claimLatency: { p50: p99 / 10, p99, max } });
+    const row = summarize(job('buildcoord'), [at(10_000, 9, 12), at(20_000, 14, 15), at(30_000, 11, 30)]);
+    expect(row.claimLatency).toEqual({ p50: 1.1, p99: 11, max: 30 });
+  });
+
   it('ratios divide each buildcoord figure by its baseline at the same scenario, level and durability', () => {
     const rows = [summarize(job('buildcoord'), [sample(20_000)]), summarize(job('sqlite'), [sample(5_000)]), summarize(job('memory'), [sample(40_000)])];
     const r = ratios(rows, rows[0]!);
@@ -53,6 +59,7 @@ describe('bench report', () => {
     const met = goals(rows, { masters: 4 });
     expect(met.map((g) => g.met)).toEqual([true, false, true, true, null]);
     expect(met[1]!.value).toMatch(/^2\.50x/);
+    expect(met[3]!.value).toBe('0.04 ms (raw classic-level, same batches: write p99 4.00 ms, max 9.0 ms)');
     expect(goals([], { masters: 4 }).every((g) => g.met === null)).toBe(true);
   });
 
