@@ -3,42 +3,30 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import type { Job, Options } from './plan.ts';
 import { median } from './stats.ts';
 import type { Latency } from './stats.ts';
-import type { PhaseTimes, Sample } from './worker.ts';
+import type { Figures, RawFigures, Sample } from './worker.ts';
 
 const MB = 2 ** 20;
 
-export interface Row extends Job {
+/**
+ * One configuration over its samples. Of the shared figures: claims/s and
+ * completes/s are the median, each latency percentile the median (max the
+ * worst), doubleWins and problems the union (problems: the first 20),
+ * liveActorsPeak the largest, the rest (phases included) those of the sample
+ * with the median claims/s.
+ */
+export interface Row extends Job, Figures {
   samples: number;
-  /** Requests won per second (for claim, every call wins). */
-  claimedPerSecond: number;
   /** (max - min) / median of claimedPerSecond over the samples. */
   claimedSpread: number;
-  /** Claim calls, won or lost, per second. */
-  claimCallsPerSecond: number;
-  completesPerSecond: number;
   completesSpread: number;
-  /** Latencies of the sample with the median claims/s, in ms. */
-  claimLatency: Latency;
-  completeLatency: Latency;
-  pollLatency: Latency | null;
-  pollCalls: number;
-  wins: number;
-  losses: number;
-  /** Requests won twice, over every sample. */
-  doubleWins: number[];
-  /** Disagreements between the claimers and the store, over every sample. */
-  problems: string[];
   /** The largest over the samples. */
   peakRssMB: number;
   peakHeapMB: number;
-  liveActorsPeak: number;
   storeMB: number;
   /** Calls answered per store write: the group commit at work. */
   callsPerWrite: { claim: number; complete: number } | null;
-  /** Where the median sample's phases spent their time (seconds): in all, with a store write in flight, raw classic-level for the same batches. */
-  phases: Record<'claim' | 'complete', PhaseTimes>;
-  /** The same batches on raw classic-level (median over the samples). */
-  raw: { claimedPerSecond: number; completesPerSecond: number; claimedSpread: number; claimWrite: Latency } | null;
+  /** Medians over the samples. */
+  raw: (RawFigures & { claimedSpread: number }) | null;
   perSample: { claimedPerSecond: number; completesPerSecond: number; claimP99: number; peakRssMB: number }[];
 }
 

@@ -28,31 +28,48 @@ export type Reply =
   | { kind: 'done'; result: Sample | null }
   | { kind: 'failed'; error: string };
 
-export interface Sample {
+/**
+ * The figures a sample and a report row both carry. A sample's are its own
+ * run's; a row's are taken over its samples, as summarize (report.ts) says.
+ */
+export interface Figures {
+  /** Requests won per second (for claim, every call wins). */
   claimedPerSecond: number;
+  /** Claim calls, won or lost, per second. */
   claimCallsPerSecond: number;
   completesPerSecond: number;
+  /** Latencies per call, in ms. */
   claimLatency: Latency;
   completeLatency: Latency;
   pollLatency: Latency | null;
   pollCalls: number;
   wins: number;
   losses: number;
+  /** Requests won twice. */
   doubleWins: number[];
   /** What the store says against what the claimers saw; empty when they agree. */
   problems: string[];
+  liveActorsPeak: number;
+  /** Where each timed phase's wall time went: in all, with a store write in flight, and what raw classic-level took for the same batches. */
+  phases: Record<'claim' | 'complete', PhaseTimes>;
+}
+
+/** The same batches on raw classic-level: claims and completes per second, and its per-write latency in the claim phase. */
+export interface RawFigures {
+  claimedPerSecond: number;
+  completesPerSecond: number;
+  claimWrite: Latency;
+}
+
+export interface Sample extends Figures {
   /** The process's peak resident set (getrusage maxrss), setup included. */
   peakRss: number;
   /** The largest heapUsed seen during the timed phases (sampled every 20 ms and at their ends). */
   peakHeap: number;
-  liveActorsPeak: number;
   storeBytes: number;
   /** The coordinator's store writes in the timed phases. */
   writes: { claim: ReturnType<typeof batchStats>; complete: ReturnType<typeof batchStats> } | null;
-  /** The same batches on raw classic-level: claims and completes per second, and its per-write latency in the claim phase. */
-  raw: { claimedPerSecond: number; completesPerSecond: number; claimWrite: Latency } | null;
-  /** Where each timed phase's wall time went: in all, with a store write in flight, and what raw classic-level took for the same batches. */
-  phases: Record<'claim' | 'complete', PhaseTimes>;
+  raw: RawFigures | null;
 }
 
 export interface PhaseTimes {

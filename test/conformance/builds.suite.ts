@@ -1,21 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/api.ts';
-import type { Connector, Coordinator } from '../../src/api.ts';
-import { CLAIMED_AT, COMPLETE_AT, SUBMITTED_AT, TestClock } from './harness.ts';
+import type { Connector } from '../../src/api.ts';
+import { CLAIMED_AT, COMPLETE_AT, SUBMITTED_AT, TestClock, oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function builds(h: Harness) {
   describe(`builds [${h.name}]`, () => {
-    let coordinator: Coordinator;
     let clock: TestClock;
     let db: Connector;
-    afterEach(() => coordinator?.close());
+    const fixture = oneMaster(h);
 
     /** One buildset with requests for builders a and b; the clock at SUBMITTED_AT. */
     async function setup() {
       clock = new TestClock(SUBMITTED_AT);
-      coordinator = await h.open({ now: clock.now });
-      db = await coordinator.connect('m1');
+      db = await fixture.open({ now: clock.now });
       const sss = await db.sourcestampsets.addSourceStampSet();
       const [, brids] = await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: {}, builderNames: ['a', 'b'] });
       return { a: brids.a!, b: brids.b! };
@@ -119,8 +117,7 @@ export default function builds(h: Harness) {
       await db.builds.finishBuilds([one]);
       const before = [await db.builds.getBuild(one), await db.builds.getBuild(two)];
 
-      coordinator = await h.reopen(coordinator, { now: clock.now });
-      db = await coordinator.connect('m1');
+      db = await fixture.reopen({ now: clock.now });
       expect([await db.builds.getBuild(one), await db.builds.getBuild(two)]).toEqual(before);
       expect(await db.builds.getBuildsForRequest(a)).toEqual([before[0]]);
       expect(await db.builds.getBuildsForRequest(b)).toEqual([before[1]]);

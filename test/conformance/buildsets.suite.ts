@@ -1,20 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, KeyError, SerializationError } from '../../src/api.ts';
-import type { Connector, Coordinator } from '../../src/api.ts';
-import { COMPLETE_AT, SUBMITTED_AT, TestClock } from './harness.ts';
+import type { Connector } from '../../src/api.ts';
+import { COMPLETE_AT, SUBMITTED_AT, TestClock, oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function buildsets(h: Harness) {
   describe(`buildsets [${h.name}]`, () => {
-    let coordinator: Coordinator;
     let clock: TestClock;
     let db: Connector;
-    afterEach(() => coordinator?.close());
+    const fixture = oneMaster(h);
 
     async function setup() {
       clock = new TestClock(SUBMITTED_AT);
-      coordinator = await h.open({ now: clock.now });
-      db = await coordinator.connect('m1');
+      db = await fixture.open({ now: clock.now });
     }
     /** A source stamp set with one source stamp on branch/repository. */
     async function stampSet(branch: string | null = 'main', repository = 'repo') {

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, SerializationError } from '../../src/api.ts';
-import type { Connector, Coordinator } from '../../src/api.ts';
-import { COMPLETE_AT, SUBMITTED_AT, TestClock } from './harness.ts';
+import type { Connector } from '../../src/api.ts';
+import { COMPLETE_AT, SUBMITTED_AT, TestClock, oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 // A time from the version-control system, unrelated to the clock.
@@ -26,14 +26,12 @@ function awkwardProperties(): Record<string, [unknown, string]> {
 
 export default function changes(h: Harness) {
   describe(`changes [${h.name}]`, () => {
-    let coordinator: Coordinator;
     let db: Connector;
     let clock: TestClock;
-    afterEach(() => coordinator?.close());
+    const fixture = oneMaster(h);
     const setup = async () => {
       clock = new TestClock(SUBMITTED_AT);
-      coordinator = await h.open({ now: clock.now });
-      db = await coordinator.connect('m1');
+      db = await fixture.open({ now: clock.now });
     };
     const ann = () => db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: 'ann <ann@example.org>' });
 
@@ -271,8 +269,7 @@ export default function changes(h: Harness) {
       const second = await db.changes.addChange({ codebase: 'cb', repository: 'r', project: 'p', revlink: null });
       const before = await db.changes.getRecentChanges(2);
 
-      coordinator = await h.reopen(coordinator, { now: clock.now });
-      db = await coordinator.connect('m1');
+      db = await fixture.reopen({ now: clock.now });
       expect(await db.changes.getRecentChanges(2)).toEqual(before);
       expect([await db.changes.getChange(first), await db.changes.getChange(second)]).toEqual(before);
       expect(await db.changes.getChangeUids(first)).toEqual([uid]);

@@ -1,4 +1,5 @@
-import type { Coordinator, CoordinatorOptions } from '../../src/api.ts';
+import { afterEach } from 'vitest';
+import type { Connector, Coordinator, CoordinatorOptions } from '../../src/api.ts';
 import type { BackendCapabilities } from '../../src/persistence/backend.ts';
 
 /**
@@ -9,13 +10,36 @@ export interface Harness {
   readonly name: string;
   readonly capabilities: BackendCapabilities;
   /** A coordinator over a new, empty store. */
-  open(options?: Omit<CoordinatorOptions, 'location' | 'backend'>): Promise<Coordinator>;
+  open(options?: OpenOptions): Promise<Coordinator>;
   /** Closes `coordinator` and opens its store again (permanent backends only). */
-  reopen(coordinator: Coordinator, options?: Omit<CoordinatorOptions, 'location' | 'backend'>): Promise<Coordinator>;
+  reopen(coordinator: Coordinator, options?: OpenOptions): Promise<Coordinator>;
 }
+
+export type OpenOptions = Omit<CoordinatorOptions, 'location' | 'backend'>;
 
 /** A suite: registers its tests against the harness. */
 export type Suite = (harness: Harness) => void;
+
+/**
+ * The setup most suites share, for the describe block it is called in: a
+ * coordinator on the harness's backend with master 'm1' connected, closed
+ * after each test. `open` and `reopen` resolve to m1's connector.
+ */
+export function oneMaster(h: Harness) {
+  let coordinator: Coordinator | undefined;
+  afterEach(() => coordinator?.close());
+  return {
+    async open(options?: OpenOptions): Promise<Connector> {
+      coordinator = await h.open(options);
+      return coordinator.connect('m1');
+    },
+    /** Closes the store and opens it again (permanent backends only). */
+    async reopen(options?: OpenOptions): Promise<Connector> {
+      coordinator = await h.reopen(coordinator!, options);
+      return coordinator.connect('m1');
+    },
+  };
+}
 
 /** A clock tests move by hand; it never reads the real time. */
 export class TestClock {

@@ -1,18 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/api.ts';
-import type { Connector, Coordinator } from '../../src/api.ts';
+import type { Connector } from '../../src/api.ts';
+import { oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function schedulers(h: Harness) {
   describe(`schedulers [${h.name}]`, () => {
-    let coordinator: Coordinator;
     let db: Connector;
-    afterEach(() => coordinator?.close());
+    const fixture = oneMaster(h);
 
     /** A scheduler and changes c0..c4: c0, c1 on main, c2 on the default branch, c3 on dev, c4 on the empty-named branch. */
     async function setup() {
-      coordinator = await h.open();
-      db = await coordinator.connect('m1');
+      db = await fixture.open();
       const objectid = await db.state.getObjectId('nightly', 'Nightly');
       const c = [];
       for (const branch of ['main', 'main', null, 'dev', '']) c.push(await db.changes.addChange({ branch }));
@@ -124,8 +123,7 @@ export default function schedulers(h: Harness) {
       await db.schedulers.classifyChanges(other, { [c[1]]: false });
       await db.schedulers.flushChangeClassifications(objectid, { less_than: c[1] });
 
-      coordinator = await h.reopen(coordinator);
-      db = await coordinator.connect('m1');
+      db = await fixture.reopen();
       expect(await db.schedulers.getChangeClassifications(objectid)).toEqual({ [c[2]]: false, [c[3]]: true });
       expect(await db.schedulers.getChangeClassifications(objectid, { branch: null })).toEqual({ [c[2]]: false });
       expect(await db.schedulers.getChangeClassifications(other)).toEqual({ [c[1]]: false });

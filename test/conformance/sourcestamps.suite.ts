@@ -1,16 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/api.ts';
-import type { Connector, Coordinator } from '../../src/api.ts';
+import type { Connector } from '../../src/api.ts';
+import { oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function sourcestamps(h: Harness) {
   describe(`sourcestamps [${h.name}]`, () => {
-    let coordinator: Coordinator;
     let db: Connector;
-    afterEach(() => coordinator?.close());
+    const fixture = oneMaster(h);
     const setup = async () => {
-      coordinator = await h.open();
-      db = await coordinator.connect('m1');
+      db = await fixture.open();
     };
     const base = (sourcestampsetid: number) => ({ branch: 'main', revision: 'abc', repository: 'repo', project: 'proj', sourcestampsetid });
 

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, KeyError, SerializationError } from '../../src/api.ts';
-import type { Connector, Coordinator } from '../../src/api.ts';
+import type { Connector } from '../../src/api.ts';
+import { oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 /** Values JSON must bring back exactly. */
@@ -15,12 +16,10 @@ function awkwardValues(): unknown[] {
 
 export default function state(h: Harness) {
   describe(`state [${h.name}]`, () => {
-    let coordinator: Coordinator;
     let db: Connector;
-    afterEach(() => coordinator?.close());
+    const fixture = oneMaster(h);
     const setup = async () => {
-      coordinator = await h.open();
-      db = await coordinator.connect('m1');
+      db = await fixture.open();
     };
 
     it('getObjectId: same name and class, same id; another class or name, another, larger id', async () => {
@@ -165,8 +164,7 @@ export default function state(h: Harness) {
       for (const [i, value] of values.entries()) await db.state.setState(a, `v${i}`, value);
       await db.state.setState(b, 'v0', 'b');
 
-      coordinator = await h.reopen(coordinator);
-      db = await coordinator.connect('m1');
+      db = await fixture.reopen();
       expect(await db.state.getObjectId('nightly', 'Nightly')).toBe(a);
       expect(await db.state.getObjectId('nightly', 'Periodic')).toBe(b);
       for (const [i, value] of values.entries()) expect(await db.state.getState(a, `v${i}`)).toEqual(value);

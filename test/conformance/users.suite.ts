@@ -1,16 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CoordinatorError, InvalidArgumentError } from '../../src/api.ts';
-import type { Connector, Coordinator, UsDict } from '../../src/api.ts';
+import type { Connector, UsDict } from '../../src/api.ts';
+import { oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function users(h: Harness) {
   describe(`users [${h.name}]`, () => {
-    let coordinator: Coordinator;
     let db: Connector;
-    afterEach(() => coordinator?.close());
+    const fixture = oneMaster(h);
     const setup = async () => {
-      coordinator = await h.open();
-      db = await coordinator.connect('m1');
+      db = await fixture.open();
     };
     const ann = () => db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: 'ann <ann@x>' });
     const bob = () => db.users.findUserByAttr({ identifier: 'bob', attr_type: 'git', attr_data: 'bob <bob@x>' });
@@ -232,8 +231,7 @@ export default function users(h: Harness) {
       await db.users.removeUser(other);
       const before = await everyone();
 
-      coordinator = await h.reopen(coordinator);
-      db = await coordinator.connect('m1');
+      db = await fixture.reopen();
       expect(await everyone()).toEqual(before);
       expect(await db.users.getUserByUsername('ann')).toEqual(before[0]);
       expect(await db.users.identifierToUid('ann')).toBe(uid);
