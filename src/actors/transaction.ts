@@ -116,9 +116,12 @@ export class Transaction implements Reader {
     return hosted;
   }
 
-  /** Starts rehydrating actors this command is about to load, so their reads overlap. */
+  /**
+   * Starts rehydrating actors this command is about to load, so their reads
+   * overlap. One actor has nothing to overlap with: loading it reads it.
+   */
   prefetch(kind: ActorKind, ids: readonly number[]): void {
-    this.registry.prefetch(kind, ids);
+    if (ids.length > 1) this.registry.prefetch(kind, ids);
   }
 
   /** The newest state of an actor as this command sees it. */
