@@ -5,8 +5,31 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CommitMark } from '../../src/persistence/commitMark.ts';
 import { decode } from '../../src/persistence/codec.ts';
-import { levelDBBackend } from '../../src/persistence/leveldb.ts';
-import type { LevelDBBackend } from '../../src/persistence/leveldb.ts';
+import { LevelDBBackend, levelDBBackend } from '../../src/persistence/leveldb.ts';
+import type { WriteBatch } from '../../src/persistence/backend.ts';
+
+/** A LevelDB backend whose store writes wait for `release()`, so a test can look at the mark meanwhile. */
+class GatedLevelDB extends LevelDBBackend {
+  private gate: Promise<void> | null = null;
+  release: () => void = () => {};
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.release = () => ((this.gate = null), resolve())));
+  }
+
+  protected override chained(batch: WriteBatch) {
+    const chained = super.chained(batch);
+    const gate = this.gate;
+    const gated = {
+      put: (key: string, value: Uint8Array) => (chained.put(key, value), gated),
+      write: async (options: object) => {
+        await gate;
+        return chained.write(options);
+      },
+    };
+    return gated as unknown as typeof chained;
+  }
+}
 
 const root = mkdtempSync(join(tmpdir(), 'buildcoord-mark-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -25,10 +48,15 @@ async function opened(): Promise<{ backend: LevelDBBackend; location: string }> 
 
 describe('the commit mark [leveldb]', () => {
   it('never names a write before it is durable, and trails the store by at most one write', async () => {
-    const { backend, location } = await opened();
+    const location = join(root, `store-${++stores}`);
+    const backend = new GatedLevelDB(location);
+    await backend.open();
     for (let i = 1; i <= 20; i++) {
+      backend.hold();
       const write = backend.write(new Map([[`k/${i}`, new Uint8Array([i])]]), { sync: true });
+      await idle(); // time for any mark write to land while the store write waits
       expect(markOf(location)).toBeLessThan(i); // not this write: it is not durable yet
+      backend.release();
       await write;
       expect(await sequenceOf(backend)).toBe(i);
       expect(markOf(location)).toBeGreaterThanOrEqual(i - 1);
