@@ -5,6 +5,7 @@ import { changeSourceMachine } from '../machines/changeSource.ts';
 import type { ChangeSourceContext } from '../machines/changeSource.ts';
 import { idPart, indexKey, stringPart, timePart } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
+import type { ChDict } from '../types.ts';
 
 /**
  * The schema: every kind of record and the index entries derived from it,
@@ -172,23 +173,11 @@ export const builds: RecordKind<BuildRecord> = {
 
 // --- changes -------------------------------------------------------------------
 
-export interface ChangeRecord {
-  changeid: number;
-  author: string | null;
-  files: string[];
-  comments: string | null;
-  is_dir: number;
-  links: string[];
-  revision: string | null;
+/** A change as its dictionary has it, but with the instant in epoch ms and properties as JSON text. */
+export interface ChangeRecord extends Omit<ChDict, 'when_timestamp' | 'properties'> {
   when_timestamp: number;
-  branch: string | null;
-  category: string | null;
-  revlink: string | null;
   /** `{ name: [value, 'Change'] }` as JSON text. */
   properties: string;
-  repository: string;
-  codebase: string;
-  project: string;
   /** The users who made it (Buildbot's change_users), ascending. */
   uids: number[];
 }
