@@ -8,7 +8,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import type { Backend } from '../src/persistence/backend.ts';
 import { batchStats, openRaw, RecordingBackend, replay } from './baselines/rawLevel.ts';
 import { SqliteClaims, sqliteTarget } from './baselines/sqlite.ts';
 import type { Job } from './plan.ts';

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CoordinatorError, openCoordinator } from '../../src/api.ts';
-import type { Connector } from '../../src/api.ts';
 import { prefixRange } from '../../src/persistence/backend.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
