@@ -15,15 +15,19 @@ export {
   InvalidArgumentError,
   StorageError,
   StoreLockedError,
+  StoreDamagedError,
   ClosedError,
 } from './errors.ts';
+export type { FileProblem } from './errors.ts';
 export type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './persistence/backend.ts';
 export { memoryBackend } from './persistence/memory.ts';
 export { levelDBBackend } from './persistence/leveldb.ts';
 export { BackendWrapper } from './persistence/wrapper.ts';
-export type { BrDict, BsDict, SsDict, BDict, ChDict, UsDict, ChangeSourceDict, MasterDict, Properties } from './types.ts';
+export type { BrDict, BsDict, SsDict, BDict, ChDict, UsDict, UserSummary, ChangeSourceDict, MasterDict, Properties } from './types.ts';
 export type { AddChangeArgs } from './connector/changes.ts';
 export type { Classifications } from './connector/schedulers.ts';
 export type { FindUserByAttrArgs, UpdateUserArgs } from './connector/users.ts';
 export { verify, verifyBackend } from './verify.ts';
+export { salvage } from './salvage.ts';
+export type { SalvageReport } from './salvage.ts';
 export type { VerifyReport, Problem } from './verify.ts';

@@ -10,7 +10,7 @@ import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { levelDBBackend } from './persistence/leveldb.ts';
 import { memoryBackend } from './persistence/memory.ts';
-import { decode } from './persistence/codec.ts';
+import { decodeStored } from './persistence/codec.ts';
 import { StoreReader } from './persistence/records.ts';
 import * as v from './validate.ts';
 
@@ -50,7 +50,7 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
   try {
     const counters: Counters = new Map();
     for (const [key, bytes] of await backend.entries(prefixRange('c/'))) {
-      counters.set(key.slice('c/'.length), decode<number>(bytes));
+      counters.set(key.slice('c/'.length), decodeStored<number>(key, bytes));
     }
     return new Coordinator(backend, counters, o);
   } catch (error) {

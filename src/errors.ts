@@ -64,3 +64,41 @@ export class StoreLockedError extends StorageError {
 export class ClosedError extends CoordinatorError {
   override readonly code = 'CLOSED';
 }
+
+/** One damaged file of a store, and where in it. */
+export interface FileProblem {
+  /** The file's name inside the store directory. */
+  file: string;
+  /** The byte offset of the damage, where one can be named. */
+  offset?: number;
+  reason: string;
+}
+
+/** Where a file problem is, for people: `000005.log at byte 65543`. */
+export function problemPlace({ file, offset }: FileProblem): string {
+  return `${file}${offset === undefined ? '' : ` at byte ${offset}`}`;
+}
+
+/** A file problem for people: `000005.log at byte 65543: checksum mismatch`. */
+export function describeProblem(problem: FileProblem): string {
+  return `${problemPlace(problem)}: ${problem.reason}`;
+}
+
+/**
+ * The store's files are damaged, missing or inconsistent, so it was not
+ * opened, and its files were left as they were.
+ */
+export class StoreDamagedError extends StorageError {
+  override readonly code = 'STORE_DAMAGED';
+  constructor(
+    readonly location: string,
+    readonly problems: readonly FileProblem[],
+    options: { situation?: string; advice?: string } = {},
+  ) {
+    const situation = options.situation ?? 'is damaged and was not opened (its files are left as they were)';
+    const advice = options.advice ?? 'Restore it from a backup, or run `buildcoord salvage` on it to keep what can still be read.';
+    const shown = problems.slice(0, 5).map(describeProblem).join('; ');
+    const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
+    super(`store ${location} ${situation}: ${shown}${more}. ${advice}`);
+  }
+}

@@ -91,3 +91,9 @@ export interface UsDict {
   bb_password: string | null;
   [attr_type: string]: string | number | null;
 }
+
+/** A user as getUsers() lists it: Buildbot 0.8.8's rows, with no user name or password hash. */
+export interface UserSummary {
+  uid: number;
+  identifier: string;
+}

@@ -1,16 +1,24 @@
 import type { ActorKind } from './actors/registry.ts';
 import * as model from './connector/model.ts';
+import type { FileProblem } from './errors.ts';
+import { problemPlace, StorageError, StoreDamagedError, StoreLockedError } from './errors.ts';
 import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { decode } from './persistence/codec.ts';
-import { counterKey, idOfKey, recordKey, recordPrefix } from './persistence/keys.ts';
-import { levelDBBackend } from './persistence/leveldb.ts';
+import { COMMIT_KEY, counterKey, idOfKey, recordKey, recordPrefix } from './persistence/keys.ts';
+import { checkBeforeOpen, checkMarkAfterOpen } from './persistence/openCheck.ts';
+import type { MarkReading } from './persistence/commitMark.ts';
 import type { RecordKind } from './persistence/records.ts';
+import { readThroughCopy } from './persistence/scratchCopy.ts';
+import { canonicalPath, heldElsewhere, holdsPath, lockHolder } from './persistence/storeLock.ts';
 
-/** One thing wrong with a store, and the key where it was found. */
+/** One thing wrong with a store: at a key, or in a file (at a byte offset, where one can be named). */
 export interface Problem {
+  /** The store key where it was found; for damage to the files, the file and offset as text. */
   key: string;
   problem: string;
+  file?: string;
+  offset?: number;
 }
 
 export interface VerifyReport {
@@ -30,20 +38,49 @@ function schemaKinds(): RecordKind<unknown>[] {
 }
 
 /**
- * Checks a store directory: every record decodes (and every actor snapshot
- * is a state of its machine), every index entry is one its record makes and
- * every entry a record makes is there, and every id counter is at least the
- * largest id of its kind. Opens the store, so the directory must not be in
- * use by a running coordinator.
+ * Checks a store directory and changes nothing in it, byte for byte. First
+ * its files: every table's checksums, the write-ahead log (damage anywhere
+ * but a crash's torn tail), CURRENT and MANIFEST, and the commit mark
+ * against the newest commit. Then, if the files are whole, its contents,
+ * read through a scratch copy: every record decodes (and every actor
+ * snapshot is a state of its machine), every index entry is one its record
+ * makes and every entry a record makes is there, and every id counter is at
+ * least the largest id of its kind. The store must not be open elsewhere.
  */
 export async function verify(location: string): Promise<VerifyReport> {
-  const backend = levelDBBackend(location, { createIfMissing: false });
-  await backend.open();
+  const path = await canonicalPath(location, false);
+  if (holdsPath(path)) throw new StoreLockedError(`store ${location} is open in this process; close it before verifying it`);
+  const holder = await lockHolder(path);
+  if (typeof holder === 'number') throw heldElsewhere(location, holder);
+  let kind: 'none' | 'store';
+  let mark: MarkReading;
   try {
-    return await verifyBackend(backend);
-  } finally {
-    await backend.close();
+    ({ kind, mark } = await checkBeforeOpen(path, location));
+  } catch (error) {
+    if (error instanceof StoreDamagedError) return damaged(error.problems);
+    throw error;
   }
+  if (kind === 'none') throw new StorageError(`cannot open store ${location}: the directory holds no LevelDB store`);
+  return readThroughCopy(path, async (backend) => {
+    const stored = await backend.get(COMMIT_KEY);
+    try {
+      checkMarkAfterOpen(location, stored === undefined ? 0 : decode<number>(stored), mark);
+    } catch (error) {
+      if (error instanceof StoreDamagedError) return damaged(error.problems);
+      throw error;
+    }
+    return verifyBackend(backend);
+  });
+}
+
+/** The report on a store whose files are damaged: its records are not read, since LevelDB would drop or misread them. */
+function damaged(problems: readonly FileProblem[]): VerifyReport {
+  return {
+    ok: false,
+    records: 0,
+    indexEntries: 0,
+    problems: problems.map((p) => ({ key: problemPlace(p), problem: p.reason, file: p.file, ...(p.offset === undefined ? {} : { offset: p.offset }) })),
+  };
 }
 
 /** The same checks on an open backend. */

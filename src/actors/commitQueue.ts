@@ -178,7 +178,7 @@ export class CommitQueue {
     this.failures++;
     this.registry.discard(group.effects);
     this.registry.discard(lost.effects);
-    const error = new StorageError(`store write failed: ${(cause as Error)?.message ?? cause}`, { cause });
+    const error = cause instanceof StorageError ? cause : new StorageError(`store write failed: ${(cause as Error)?.message ?? cause}`, { cause });
     const retry: Call[] = [];
     for (const answer of group.answers) {
       if (answer.wrote) this.settle({ ...answer, ok: false, value: error });

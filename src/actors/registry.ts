@@ -1,7 +1,7 @@
 import { createActor } from 'xstate';
 import type { Actor, AnyMachineSnapshot, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import type { Backend } from '../persistence/backend.ts';
-import { decode } from '../persistence/codec.ts';
+import { decodeStored } from '../persistence/codec.ts';
 import { recordKey } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
 import { adopt, adoptingLogic } from './adopt.ts';
@@ -131,7 +131,7 @@ export class ActorRegistry {
         this.loading.delete(key);
         if (bytes === undefined || this.live.has(key)) return;
         const hosted = new Hosted(kind, id);
-        hosted.record = decode<PersistedActor>(bytes);
+        hosted.record = decodeStored<PersistedActor>(key, bytes);
         hosted.actor = this.start(hosted, { snapshot: hosted.record });
         this.live.set(key, hosted);
       },

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exit.ts';
+import { registerSalvage } from './salvage.ts';
 import { registerServe } from './serve.ts';
 import { registerStats } from './stats.ts';
 import { registerVerify } from './verify.ts';
@@ -23,6 +24,7 @@ export function program(): Command {
   registerServe(root);
   registerStats(root);
   registerVerify(root);
+  registerSalvage(root);
   registerBench(root);
   return root;
 }

@@ -48,7 +48,7 @@ export async function openReadOnly(location: string): Promise<ReadOnlyStore> {
 /** The command line's reading of a failure to open a store. */
 export function storeError(location: string, error: unknown): unknown {
   if (error instanceof StoreLockedError) {
-    return new CliError(`${location} is held by another process (a running master, demo or serve); stop it first, a store is open in one process at a time`, EXIT.locked, { cause: error });
+    return new CliError(`${error.message}; stop it first`, EXIT.locked, { cause: error });
   }
   if (error instanceof StorageError) return new CliError(`cannot open the store at ${location}: ${error.message}`, EXIT.noStore, { cause: error });
   return error;

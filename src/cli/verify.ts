@@ -7,13 +7,14 @@ import { storeError } from './store.ts';
 export function registerVerify(program: Command): void {
   program
     .command('verify')
-    .description('check a store: records, index entries, actor states and id counters')
+    .description('check a store, changing nothing: its files (checksums, log, mark), records, index entries, actor states and id counters')
     .argument('<dir>', 'the store directory (LevelDB)')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', `
 Exits 0 when the store is sound and 1 when problems were found, each printed
-with the key where it was found. Reads only; the store must not be open in
-another process (a LevelDB directory is open in one process at a time).`)
+with the file and byte offset, or the key, where it was found. Reads only:
+every file is left byte for byte as it was (the contents are read through a
+scratch copy). The store must not be open in another process.`)
     .action(async (dir: string, options: { json?: boolean }) => {
       if (!existsSync(dir)) throw new CliError(`no store at ${dir}: the directory does not exist`, EXIT.noStore);
       const report = await verify(dir).catch((error: unknown) => {

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import { recordPrefix } from '../persistence/keys.ts';
 import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
-import type { UsDict } from '../types.ts';
+import type { UsDict, UserSummary } from '../types.ts';
 import * as v from '../validate.ts';
 import type { Core } from './core.ts';
 import { changeIndex, changes, userAttrIndex, userAttrs, userIndex, users } from './model.ts';
@@ -67,9 +67,10 @@ export class UsersComponent {
   }
 
   /** Every user, without attributes. */
-  async getUsers(): Promise<UsDict[]> {
+  /** Every user as `{ uid, identifier }`: Buildbot 0.8.8's rows, with no user name or password hash in a list. */
+  async getUsers(): Promise<UserSummary[]> {
     const reader = this.core.reader;
-    return (await readRecords(reader, users, await idsUnder(reader, recordPrefix(users.name)))).map(partialDict);
+    return (await readRecords(reader, users, await idsUnder(reader, recordPrefix(users.name)))).map(({ uid, identifier }) => ({ uid, identifier }));
   }
 
   /**

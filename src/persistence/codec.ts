@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { StorageError } from '../errors.ts';
 
 /**
  * Values are msgpack. Records hold only numbers, strings, booleans, null,
@@ -13,4 +14,13 @@ export function encode(value: unknown): Uint8Array {
 
 export function decode<T>(bytes: Uint8Array): T {
   return packr.unpack(bytes) as T;
+}
+
+/** The value stored at `key`; a value that does not decode is a StorageError naming the key, not msgpackr's own error. */
+export function decodeStored<T>(key: string, bytes: Uint8Array): T {
+  try {
+    return packr.unpack(bytes) as T;
+  } catch (error) {
+    throw new StorageError(`the value stored at ${JSON.stringify(key)} does not decode (${(error as Error).message}): the store is damaged`, { cause: error });
+  }
 }

@@ -3,6 +3,7 @@
  *   c/<kind>                  last id handed out for a kind
  *   r/<kind>/<id>             a record (an actor snapshot or a plain row)
  *   i/<index>/<part>...<id>   an index entry pointing at a record id
+ *   m/commit                  the sequence number of the newest write (see CommitMark)
  * Ids and instants are fixed-width decimal so key order is numeric order;
  * strings end in NUL (escaped inside) so one value's entries never run
  * into another's.
@@ -34,3 +35,5 @@ export const recordPrefix = (kind: string): string => `r/${kind}/`;
 export const recordKey = (kind: string, id: number): string => `r/${kind}/${idPart(id)}`;
 /** An index key, or with fewer parts the prefix of a group of them. */
 export const indexKey = (index: string, ...parts: string[]): string => `i/${index}/${parts.join('')}`;
+/** Where each write's sequence number is kept (LevelDB store; see CommitMark). */
+export const COMMIT_KEY = 'm/commit';

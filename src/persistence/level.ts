@@ -1,15 +1,17 @@
 import type { AbstractLevel } from 'abstract-level';
+import { StorageError } from '../errors.ts';
 import type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './backend.ts';
 
 type AnyLevel = AbstractLevel<any, string, Uint8Array>;
 
 /**
- * A Backend over any abstract-level store (utf8 keys, byte values). The
- * LevelDB and in-memory backends differ only in the store they hand it.
+ * A Backend over any abstract-level store (utf8 keys, byte values). Every
+ * failed read reaches the caller as a StorageError naming what was read and
+ * why it failed, never as a raw level error.
  */
 export class LevelBackend implements Backend {
   constructor(
-    protected readonly db: AnyLevel,
+    protected db: AnyLevel,
     readonly capabilities: BackendCapabilities,
   ) {}
 
@@ -18,21 +20,41 @@ export class LevelBackend implements Backend {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
-    return (await this.db.get(key)) ?? undefined;
+    this.beforeRead();
+    try {
+      return (await this.db.get(key)) ?? undefined;
+    } catch (error) {
+      throw this.readError(`key ${JSON.stringify(key)}`, error);
+    }
   }
 
   async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    this.beforeRead();
     if (keys.length === 0) return [];
-    const values = await this.db.getMany(keys as string[]);
-    return values.map((value) => value ?? undefined);
+    try {
+      const values = await this.db.getMany(keys as string[]);
+      return values.map((value) => value ?? undefined);
+    } catch (error) {
+      throw this.readError(`${keys.length} keys from ${JSON.stringify(keys[0])}`, error);
+    }
   }
 
-  keys(range: KeyRange): Promise<string[]> {
-    return this.db.keys(levelRange(range)).all();
+  async keys(range: KeyRange): Promise<string[]> {
+    this.beforeRead();
+    try {
+      return await this.db.keys(levelRange(range)).all();
+    } catch (error) {
+      throw this.readError(`keys ${JSON.stringify(range.gte)} to ${JSON.stringify(range.lt)}`, error);
+    }
   }
 
-  entries(range: KeyRange): Promise<[string, Uint8Array][]> {
-    return this.db.iterator(levelRange(range)).all();
+  async entries(range: KeyRange): Promise<[string, Uint8Array][]> {
+    this.beforeRead();
+    try {
+      return await this.db.iterator(levelRange(range)).all();
+    } catch (error) {
+      throw this.readError(`entries ${JSON.stringify(range.gte)} to ${JSON.stringify(range.lt)}`, error);
+    }
   }
 
   async write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
@@ -53,6 +75,38 @@ export class LevelBackend implements Backend {
   async close(): Promise<void> {
     await this.db.close();
   }
+
+  /** Throws to refuse every read (a store found damaged, say). */
+  protected beforeRead(): void {}
+
+  /** The error for a failed read of `what`. */
+  protected readError(what: string, error: unknown): StorageError {
+    return new StorageError(`cannot read ${what}: ${levelReason(error)}`, { cause: error });
+  }
+}
+
+/**
+ * The reason behind a level error, in words: abstract-level wraps LevelDB's
+ * own message ("IO error: …/CURRENT: No such file or directory",
+ * "Corruption: block checksum mismatch: …/000005.ldb") one or two causes
+ * down, under a generic "Database failed to open".
+ */
+export function levelReason(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = error; e instanceof Error && messages.length < 5; e = e.cause) {
+    if (e.message !== '' && !messages.includes(e.message)) messages.push(e.message);
+  }
+  if (messages.length === 0) return String(error);
+  return messages.length === 1 ? messages[0]! : `${messages[messages.length - 1]} (${messages.slice(0, -1).join('; ')})`;
+}
+
+/** The abstract-level code of an error or its causes (LEVEL_LOCKED, LEVEL_CORRUPTION, ...). */
+export function levelCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'LEVEL_DATABASE_NOT_OPEN') return code;
+  }
+  return undefined;
 }
 
 function levelRange(range: KeyRange) {

@@ -1,7 +1,7 @@
 import { ClosedError } from '../errors.ts';
 import type { Backend, KeyRange } from './backend.ts';
 import { prefixRange } from './backend.ts';
-import { decode } from './codec.ts';
+import { decodeStored } from './codec.ts';
 import { idOfKey, recordKey } from './keys.ts';
 
 /**
@@ -47,7 +47,7 @@ export class StoreReader implements Reader {
     const known = this.memory(key);
     if (known !== undefined) return known as T;
     const bytes = await this.backend.get(key);
-    return bytes === undefined ? undefined : decode<T>(bytes);
+    return bytes === undefined ? undefined : decodeStored<T>(key, bytes);
   }
 
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
@@ -59,7 +59,7 @@ export class StoreReader implements Reader {
     const bytes = await this.backend.getMany(missing.map((i) => keys[i]!));
     missing.forEach((i, n) => {
       const found = bytes[n];
-      if (found !== undefined) values[i] = decode<T>(found);
+      if (found !== undefined) values[i] = decodeStored<T>(keys[i]!, found);
     });
     return values;
   }

@@ -13,7 +13,7 @@ export default function users(h: Harness) {
     };
     const ann = () => db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: 'ann <ann@x>' });
     const bob = () => db.users.findUserByAttr({ identifier: 'bob', attr_type: 'git', attr_data: 'bob <bob@x>' });
-    const byUid = (list: UsDict[]) => [...list].sort((x, y) => x.uid - y.uid);
+    const byUid = <T extends { uid: number }>(list: T[]) => [...list].sort((x, y) => x.uid - y.uid);
     /** Every user in full, to compare before and after a refusal. */
     const everyone = async () => Promise.all(byUid(await db.users.getUsers()).map((u) => db.users.getUser(u.uid)));
 
@@ -68,15 +68,15 @@ export default function users(h: Harness) {
       expect(await db.users.getUserByUsername('nobody')).toBeNull();
     });
 
-    it('getUsers lists partial dicts of every user, without attributes', async () => {
+    it('getUsers lists every user as { uid, identifier }: no user name, password hash or attributes', async () => {
       await setup();
       expect(await db.users.getUsers()).toEqual([]);
       const a = await ann();
       const b = await bob();
       await db.users.updateUser({ uid: b, bb_username: 'bob', bb_password: 'hash' });
       expect(byUid(await db.users.getUsers())).toEqual([
-        { uid: a, identifier: 'ann', bb_username: null, bb_password: null },
-        { uid: b, identifier: 'bob', bb_username: 'bob', bb_password: 'hash' },
+        { uid: a, identifier: 'ann' },
+        { uid: b, identifier: 'bob' },
       ]);
     });
 
@@ -161,7 +161,7 @@ export default function users(h: Harness) {
 
       await db.users.removeUser(uid);
       expect(await db.users.getUser(uid)).toBeNull();
-      expect(await db.users.getUsers()).toEqual([{ uid: other, identifier: 'bob', bb_username: null, bb_password: null }]);
+      expect(await db.users.getUsers()).toEqual([{ uid: other, identifier: 'bob' }]);
       expect(await db.users.identifierToUid('ann')).toBeNull();
       expect(await db.users.getUserByUsername('ann')).toBeNull();
       expect(await db.changes.getChangeUids(mine)).toEqual([]);

@@ -1,5 +1,5 @@
 // LevelDB only: the commit mark is a file beside the store.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,11 @@ const root = mkdtempSync(join(tmpdir(), 'buildcoord-mark-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let stores = 0;
 
-const markOf = (location: string) => Number(readFileSync(join(location, CommitMark.FILE), 'utf8'));
+const markOf = async (location: string) => {
+  const mark = await CommitMark.read(location);
+  if (mark.state !== 'ok') throw new Error(`mark ${mark.state}`);
+  return mark.sequence;
+};
 const sequenceOf = async (backend: LevelDBBackend) => decode<number>((await backend.get('m/commit'))!);
 const idle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -55,11 +59,11 @@ describe('the commit mark [leveldb]', () => {
       backend.hold();
       const write = backend.write(new Map([[`k/${i}`, new Uint8Array([i])]]), { sync: true });
       await idle(); // time for any mark write to land while the store write waits
-      expect(markOf(location)).toBeLessThan(i); // not this write: it is not durable yet
+      expect(await markOf(location)).toBeLessThan(i); // not this write: it is not durable yet
       backend.release();
       await write;
       expect(await sequenceOf(backend)).toBe(i);
-      expect(markOf(location)).toBeGreaterThanOrEqual(i - 1);
+      expect(await markOf(location)).toBeGreaterThanOrEqual(i - 1);
     }
     await backend.close();
   });
@@ -69,10 +73,10 @@ describe('the commit mark [leveldb]', () => {
     await backend.write(new Map([['a', new Uint8Array([1])]]), { sync: true });
     await backend.write(new Map([['b', new Uint8Array([2])]]), { sync: true });
     await idle();
-    expect(markOf(location)).toBe(2);
+    expect(await markOf(location)).toBe(2);
     await backend.write(new Map([['c', new Uint8Array([3])]]), { sync: true });
     await backend.close();
-    expect(markOf(location)).toBe(3);
+    expect(await markOf(location)).toBe(3);
   });
 
   it('each write carries its sequence number without touching the caller\'s batch', async () => {
@@ -83,5 +87,47 @@ describe('the commit mark [leveldb]', () => {
     expect(backend.lastStamp()[0]).toBe('m/commit');
     expect(decode<number>(backend.lastStamp()[1])).toBe(1);
     await backend.close();
+  });
+});
+
+describe('the commit mark file [leveldb]', () => {
+  it('carries a checksum: a garbled, cut or foreign mark reads as damaged, not as a number', async () => {
+    const location = join(root, `mark-${++stores}`);
+    mkdirSync(location);
+    await CommitMark.create(location, 41);
+    expect(await CommitMark.read(location)).toEqual({ state: 'ok', sequence: 41, legacy: false });
+    const text = readFileSync(join(location, CommitMark.FILE), 'latin1');
+    const damaged = [text.replace('41', '42'), text.slice(0, 20), '', 'x'.repeat(48), text.replace(/ [0-9a-f]{8}\n$/, ' 00000000\n')];
+    for (const garbled of damaged) {
+      writeFileSync(join(location, CommitMark.FILE), garbled);
+      expect((await CommitMark.read(location)).state, JSON.stringify(garbled)).toBe('damaged');
+    }
+    rmSync(join(location, CommitMark.FILE));
+    expect(await CommitMark.read(location)).toEqual({ state: 'missing' });
+  });
+
+  it('a mark in the old format (bare digits) is read, and rewritten with a checksum on open', async () => {
+    const { backend, location } = await opened();
+    await backend.write(new Map([['a', new Uint8Array([1])]]), { sync: true });
+    await backend.close();
+    writeFileSync(join(location, CommitMark.FILE), '00000000000000000001');
+    expect(await CommitMark.read(location)).toEqual({ state: 'ok', sequence: 1, legacy: true });
+    const reopened = levelDBBackend(location);
+    await reopened.open();
+    await reopened.close();
+    expect(await CommitMark.read(location)).toEqual({ state: 'ok', sequence: 1, legacy: false });
+  });
+
+  it('a store with commits and no mark is refused; so is a mark with no store', async () => {
+    const { backend, location } = await opened();
+    await backend.write(new Map([['a', new Uint8Array([1])]]), { sync: true });
+    await backend.close();
+    const mark = readFileSync(join(location, CommitMark.FILE));
+    rmSync(join(location, CommitMark.FILE));
+    await expect(levelDBBackend(location).open()).rejects.toThrow(/BUILDCOORD-COMMIT: missing/);
+    const empty = join(root, `bare-${++stores}`);
+    mkdirSync(empty);
+    writeFileSync(join(empty, CommitMark.FILE), mark);
+    await expect(levelDBBackend(empty).open()).rejects.toThrow(/files are gone, but its commit mark says 1 writes/);
   });
 });
