@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { openCoordinator, StorageError, verify } from '../../src/api.ts';
+import { fingerprint } from './prober.ts';
 import type { DiskFullReport } from './diskFull.ts';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'diskFull.ts');
@@ -69,4 +71,30 @@ describe.skipIf(mountable !== null)('a full disk, then freed [leveldb, tmpfs]', 
       }
     }, 120_000);
   }
+});
+
+describe.skipIf(mountable !== null)('a read-only file system [leveldb, tmpfs]', () => {
+  it('opening is a StorageError that names the reason; verify still reads it, through a copy elsewhere', async () => {
+    const mount = mountTmpfs('4m');
+    try {
+      const location = join(mount, 'store');
+      const coordinator = await openCoordinator({ location });
+      const db = await coordinator.connect('m');
+      const sss = await db.sourcestampsets.addSourceStampSet();
+      await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: {}, builderNames: ['a', 'b'] });
+      await coordinator.close();
+      execFileSync('mount', ['-o', 'remount,ro', mount], { stdio: 'pipe' });
+      const before = fingerprint(location);
+      const refused = await openCoordinator({ location }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(StorageError);
+      expect((refused as Error).message).toMatch(/Read-only file system/);
+      expect((refused as Error).message).not.toMatch(/^Database failed to open$/);
+      const report = await verify(location);
+      expect(report.problems).toEqual([]);
+      expect(report.records).toBeGreaterThan(0);
+      expect(fingerprint(location)).toEqual(before);
+    } finally {
+      unmount(mount);
+    }
+  });
 });
