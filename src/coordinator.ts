@@ -10,6 +10,7 @@ import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { levelDBBackend } from './persistence/leveldb.ts';
 import { memoryBackend } from './persistence/memory.ts';
+import { refusePostgres } from './persistence/postgres/location.ts';
 import { decodeStored } from './persistence/codec.ts';
 import { StoreReader } from './persistence/records.ts';
 import * as v from './validate.ts';
@@ -45,6 +46,7 @@ const DEFAULT_MAX_LIVE_ACTORS = 10_000;
  */
 export async function openCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
   const o = parseOptions(options);
+  if (o.location !== undefined) refusePostgres(o.location);
   const backend = o.backend ?? (o.location === undefined ? memoryBackend() : levelDBBackend(o.location));
   await backend.open();
   try {

@@ -6,6 +6,7 @@ import { CommitMark } from './persistence/commitMark.ts';
 import { checkStoreFiles } from './persistence/files/storeFiles.ts';
 import { COMMIT_KEY } from './persistence/keys.ts';
 import { levelReason } from './persistence/level.ts';
+import { refusePostgres } from './persistence/postgres/location.ts';
 import { canonicalPath, heldElsewhere, holdsPath, lockHolder } from './persistence/storeLock.ts';
 import { verify } from './verify.ts';
 import type { VerifyReport } from './verify.ts';
@@ -29,6 +30,7 @@ export interface SalvageReport {
  * in a dropped write, say) is in the returned report.
  */
 export async function salvage(location: string, now: Date = new Date()): Promise<SalvageReport> {
+  refusePostgres(location);
   const path = await canonicalPath(location, false);
   if (holdsPath(path)) throw new StoreLockedError(`store ${location} is open in this process; close it before salvaging it`);
   const holder = await lockHolder(path);

@@ -10,6 +10,7 @@ import { checkBeforeOpen, checkMarkAfterOpen } from './persistence/openCheck.ts'
 import type { MarkReading } from './persistence/commitMark.ts';
 import type { RecordKind } from './persistence/records.ts';
 import { readThroughCopy } from './persistence/scratchCopy.ts';
+import { refusePostgres } from './persistence/postgres/location.ts';
 import { canonicalPath, heldElsewhere, holdsPath, lockHolder } from './persistence/storeLock.ts';
 
 /** One thing wrong with a store: at a key, or in a file (at a byte offset, where one can be named). */
@@ -48,6 +49,7 @@ function schemaKinds(): RecordKind<unknown>[] {
  * least the largest id of its kind. The store must not be open elsewhere.
  */
 export async function verify(location: string): Promise<VerifyReport> {
+  refusePostgres(location);
   const path = await canonicalPath(location, false);
   if (holdsPath(path)) throw new StoreLockedError(`store ${location} is open in this process; close it before verifying it`);
   const holder = await lockHolder(path);

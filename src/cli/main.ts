@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
+import { maskLocation } from '../persistence/postgres/location.ts';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exit.ts';
 import { registerSalvage } from './salvage.ts';
 import { registerServe } from './serve.ts';
@@ -42,10 +43,10 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander has said why
     if (error instanceof CliError) {
-      process.stderr.write(`buildcoord: ${error.message}\n`);
+      process.stderr.write(`buildcoord: ${maskLocation(error.message)}\n`);
       return error.exitCode;
     }
-    process.stderr.write(`buildcoord: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`buildcoord: ${maskLocation(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     return EXIT.failed;
   }
 }

@@ -3,6 +3,7 @@ import { Connector } from '../connector/connector.ts';
 import type { Core } from '../connector/core.ts';
 import { CoordinatorError, StorageError, StoreLockedError } from '../errors.ts';
 import { levelDBBackend } from '../persistence/leveldb.ts';
+import { maskLocation, refusePostgres } from '../persistence/postgres/location.ts';
 import { StoreReader } from '../persistence/records.ts';
 import { CliError, EXIT } from './exit.ts';
 
@@ -21,6 +22,11 @@ export interface ReadOnlyStore {
  * open, it takes the directory's lock, so a running master must not hold it.
  */
 export async function openReadOnly(location: string): Promise<ReadOnlyStore> {
+  try {
+    refusePostgres(location);
+  } catch (error) {
+    throw storeError(location, error);
+  }
   if (!existsSync(location)) throw new CliError(`no store at ${location}: the directory does not exist`, EXIT.noStore);
   if (!statSync(location).isDirectory()) throw new CliError(`no store at ${location}: not a directory`, EXIT.noStore);
   const backend = levelDBBackend(location, { createIfMissing: false });
@@ -50,6 +56,6 @@ export function storeError(location: string, error: unknown): unknown {
   if (error instanceof StoreLockedError) {
     return new CliError(`${error.message}; stop it first`, EXIT.locked, { cause: error });
   }
-  if (error instanceof StorageError) return new CliError(`cannot open the store at ${location}: ${error.message}`, EXIT.noStore, { cause: error });
+  if (error instanceof StorageError) return new CliError(maskLocation(`cannot open the store at ${location}: ${error.message}`), EXIT.noStore, { cause: error });
   return error;
 }

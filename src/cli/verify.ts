@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { isPostgresLocation } from '../persistence/postgres/location.ts';
 import { verify } from '../verify.ts';
 import { CliError, EXIT } from './exit.ts';
 import { storeError } from './store.ts';
@@ -16,7 +17,7 @@ with the file and byte offset, or the key, where it was found. Reads only:
 every file is left byte for byte as it was (the contents are read through a
 scratch copy). The store must not be open in another process.`)
     .action(async (dir: string, options: { json?: boolean }) => {
-      if (!existsSync(dir)) throw new CliError(`no store at ${dir}: the directory does not exist`, EXIT.noStore);
+      if (!isPostgresLocation(dir) && !existsSync(dir)) throw new CliError(`no store at ${dir}: the directory does not exist`, EXIT.noStore);
       const report = await verify(dir).catch((error: unknown) => {
         throw storeError(dir, error);
       });

@@ -1,0 +1,27 @@
+/**
+ * PostgreSQL store locations: `postgresql://user:password@host:port/db`
+ * (or `postgres://`), with an optional `schema=NAME` query parameter. A
+ * location may carry a password, so whatever is shown of one (errors, logs,
+ * `stats`, the live view) goes through `maskLocation` first.
+ */
+import { StorageError } from '../../errors.ts';
+
+const URL_START = /^postgres(?:ql)?:\/\//i;
+// user:password@ in a postgres URL, anywhere in a text.
+const CREDENTIALS = /(postgres(?:ql)?:\/\/[^:@/\s]*:)[^@/\s]*@/gi;
+
+export function isPostgresLocation(location: string): boolean {
+  return URL_START.test(location);
+}
+
+/** The text with the password of every PostgreSQL URL in it replaced by `***`. */
+export function maskLocation(text: string): string {
+  return text.replace(CREDENTIALS, '$1***@');
+}
+
+/** Refuses a PostgreSQL location where only a directory will do, rather than taking the URL for a path (./postgresql:/…). */
+export function refusePostgres(location: string): void {
+  if (isPostgresLocation(location)) {
+    throw new StorageError(`cannot open ${maskLocation(location)}: this version of buildcoord has no PostgreSQL store yet; give a LevelDB directory`);
+  }
+}
