@@ -87,6 +87,8 @@ export class LevelDBBackend extends LevelBackend {
     const checked = await checkBeforeOpen(path, this.location);
     if (checked.kind === 'none' && !create) throw new StorageError(`no store at ${this.location}: the directory holds no LevelDB store`);
     if (checked.kind === 'none' && checked.mark.state === 'missing') await CommitMark.create(path, 0);
+    const watch = new TableWatch(path, (problems) => this.damaged(problems));
+    await watch.seed(); // the tables just checked; those LevelDB writes from here on are checked as they appear
 
     this.db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {
@@ -98,12 +100,14 @@ export class LevelDBBackend extends LevelBackend {
     try {
       const stored = await this.db.get(COMMIT_KEY);
       this.sequence = stored === undefined ? 0 : decode<number>(stored);
-      const mark = checkMarkAfterOpen(this.location, this.sequence, checked.mark);
-      if (checked.mark.state !== 'ok' || checked.mark.legacy) await CommitMark.create(path, this.sequence);
+      checkMarkAfterOpen(this.location, this.sequence, checked.mark);
+      const mark = checked.mark;
+      const current = mark.state === 'ok' && !mark.legacy;
+      if (!current) await CommitMark.create(path, this.sequence); // none yet, or the old format
       this.mark = await CommitMark.open(path);
-      this.marked = Math.max(mark, checked.mark.state === 'ok' ? checked.mark.sequence : 0);
-      this.watch = new TableWatch(path, (problems) => this.damaged(problems));
-      await this.watch.seed();
+      this.marked = mark.state === 'ok' && current ? mark.sequence : this.sequence;
+      this.watch = watch;
+      watch.poke(); // recovery may have written a table from the log
     } catch (error) {
       await this.db.close().catch(() => {});
       throw error instanceof StorageError ? error : new StorageError(`cannot open store ${this.location}: ${levelReason(error)}`, { cause: error });

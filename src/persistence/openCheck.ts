@@ -42,12 +42,10 @@ export async function checkBeforeOpen(directory: string, location: string): Prom
 /**
  * Once LevelDB has opened the store, its newest commit against the mark
  * again: what LevelDB read should be what the files were found to hold.
- * Returns the mark's sequence.
  */
-export function checkMarkAfterOpen(location: string, sequence: number, mark: MarkReading): number {
+export function checkMarkAfterOpen(location: string, sequence: number, mark: MarkReading): void {
   const problem = markProblem(sequence, mark, 'the store');
   if (problem !== null) throw new StoreDamagedError(location, [problem]);
-  return mark.state === 'ok' ? mark.sequence : 0;
 }
 
 function markProblem(sequence: number, mark: MarkReading, holder: string): FileProblem | null {

@@ -27,9 +27,16 @@ export class TableWatch {
     private readonly onDamage: (problems: FileProblem[]) => void,
   ) {}
 
-  /** Tables already checked (at open). */
+  /** Tables already checked (before LevelDB opened the store); none for a store not made yet. */
   async seed(): Promise<void> {
-    for (const table of (await this.liveTables()) ?? []) this.checked.add(table.number);
+    let tables;
+    try {
+      tables = await this.liveTables();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const table of tables ?? []) this.checked.add(table.number);
   }
 
   /** Called after writes: looks for new tables, at most every SCAN_INTERVAL_MS. */
