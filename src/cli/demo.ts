@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -6,19 +5,23 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { openCoordinator } from '../coordinator.ts';
 import type { Coordinator } from '../coordinator.ts';
 import { createLiveFeed, fanOut } from '../view/feed.ts';
+import { DEFAULT_HOST } from '../view/hosts.ts';
+import { startInspectorServer } from '../view/inspector.ts';
 import { startLiveView } from '../view/server.ts';
 import type { LiveView } from '../view/server.ts';
-import { parsePort, parseSeconds, wholeNumber } from './args.ts';
+import { parseHost, parsePort, parseSeconds, wholeNumber } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
 import { Farm, SimulatedClock, TIMING, seededRandom } from './farm.ts';
 import type { SimMaster } from './farm.ts';
-import { listenError, untilInterrupted } from './serve.ts';
+import { checkHost, listenError, listeningOn, untilInterrupted } from './serve.ts';
 import { storeError } from './store.ts';
 
 export interface DemoOptions {
   location: string;
   duration: number;
   port: number;
+  /** Where the live view and the inspector server listen. */
+  host: string;
   inspect?: boolean;
   inspectPort: number;
   hold?: boolean;
@@ -28,23 +31,23 @@ export interface DemoOptions {
 const MASTER_NAMES = ['master-a', 'master-b', 'master-c'];
 const CHANGE_SOURCE = 'git-poller';
 
-/** The Stately inspector: its local server, and a WebSocket inspector that reports to it. */
-async function startStatelyInspector(port: number): Promise<{ inspect: Observer<InspectionEvent>; url: string; stop(): void }> {
-  // Its server cannot report a failed listen, so see first that the port is free.
-  await new Promise<void>((resolve, reject) => {
-    const probe = createServer().once('error', () => reject(new CliError(`--inspect-port ${port} is in use; give another`, EXIT.usage)));
-    probe.listen(port, () => probe.close(() => resolve()));
+/**
+ * The Stately inspector: a local server for its page (ours, on `host`:
+ * @statelyai/inspect's own listens on every interface), and a WebSocket
+ * inspector that reports to it.
+ */
+async function startStatelyInspector(host: string, port: number): Promise<{ inspect: Observer<InspectionEvent>; url: string; stop(): Promise<void> }> {
+  const server = await startInspectorServer({ host, port }).catch((error: unknown) => {
+    throw listenError(error, { host, port, option: '--inspect-port' });
   });
-  const { createInspectorServer } = await import('@statelyai/inspect/server');
   const { createWebSocketInspector } = await import('@statelyai/inspect');
-  const server = createInspectorServer({ port, autoOpen: false });
-  const inspector = createWebSocketInspector({ url: `ws://localhost:${port}` });
+  const inspector = createWebSocketInspector({ url: server.wsUrl });
   return {
     inspect: inspector.inspect,
-    url: `http://localhost:${port}`,
-    stop() {
+    url: server.url,
+    async stop() {
       inspector.stop();
-      server.stop();
+      await server.close();
     },
   };
 }
@@ -80,12 +83,14 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   /** Simulated time since the run began, h:mm:ss. */
   const simTime = () => new Date(clock.now().getTime() - simStart).toISOString().slice(12, 19);
   const feed = createLiveFeed({ now: clock.now, keep: 300 });
-  const stately = options.inspect ? await startStatelyInspector(options.inspectPort) : null;
+  // A --host this machine cannot listen on fails here, before the store is touched.
+  await checkHost(options.host);
+  const stately = options.inspect ? await startStatelyInspector(options.host, options.inspectPort) : null;
   let coordinator: Coordinator;
   try {
     coordinator = await openCoordinator({ location: options.location, now: clock.now, inspect: fanOut(feed.inspect, stately?.inspect) });
   } catch (error) {
-    stately?.stop();
+    await stately?.stop();
     throw storeError(options.location, error);
   }
   let view: LiveView | null = null;
@@ -120,12 +125,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       if (t.kind === 'buildrequest' && t.from === 'claimed' && t.to === 'unclaimed') farm.released(t.id);
     });
 
-    view = await startLiveView(first!, { port: options.port, feed, now: clock.now, title: 'buildcoord demo' }).catch((error: unknown) => {
-      throw listenError(options.port, error);
+    view = await startLiveView(first!, { host: options.host, port: options.port, feed, now: clock.now, title: 'buildcoord demo' }).catch((error: unknown) => {
+      throw listenError(error, { host: options.host, port: options.port });
     });
     say(`buildcoord demo: 3 masters on the LevelDB store at ${resolve(options.location)}`);
-    say(`live view: ${view.url}`);
-    if (stately) say(`Stately inspector: ${stately.url} (the inspector page itself loads from stately.ai)`);
+    say(`live view: ${view.url}${listeningOn(options.host)}`);
+    if (stately) say(`Stately inspector: ${stately.url}${listeningOn(options.host)} (the inspector page itself loads from stately.ai)`);
     const leftover = requests.filter((br) => br.claimed && !br.complete).length;
     if (leftover > 0) say(`${leftover} claim(s) left from an earlier run: nobody builds them, so they will expire`);
     say(`${victim.name} runs change source ${CHANGE_SOURCE} and will die at simulated ${TIMING.deathTick * TIMING.secondsPerTick} s`);
@@ -182,7 +187,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     removeInterrupt();
     await view?.close();
     await coordinator.close();
-    stately?.stop();
+    await stately?.stop();
   }
 }
 
@@ -192,7 +197,8 @@ export function registerDemo(program: Command): void {
     .description('run a simulated build farm on the embedded LevelDB store, with the live view')
     .option('-d, --duration <seconds>', 'how long the run takes, in real seconds', parseSeconds, 20)
     .option('-l, --location <dir>', 'the store directory (LevelDB); an earlier run there is continued', './state')
-    .option('-p, --port <n>', 'live view port on 127.0.0.1 (0: any free port)', parsePort, 0)
+    .option('-p, --port <n>', 'live view port (0: any free port)', parsePort, 0)
+    .option('--host <host>', 'address the live view and the inspector server listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
     .option('--inspect', "also report every actor to the Stately inspector (@statelyai/inspect's local server)")
     .option('--inspect-port <n>', 'port of the Stately inspector server', wholeNumber(1, 65_535), 8080)
     .option('--hold', 'keep serving the live view after the run, until Ctrl-C')
@@ -207,9 +213,10 @@ is marked inactive and another master takes over the change source. Time is
 simulated (${TIMING.secondsPerTick} s per tick, ${TIMING.ticks} ticks), so expiry needs no waiting.
 
 The live view URL is printed at the start. With --inspect, the Stately
-inspector server listens on --inspect-port (all interfaces: it is
-@statelyai/inspect's own server) and its page loads the inspector UI from
-stately.ai, so that part needs internet; the live view does not. The store
+inspector server listens on --inspect-port and its page loads the inspector
+UI from stately.ai, so that part needs internet; the live view does not.
+Both listen on 127.0.0.1, this machine only; --host 0.0.0.0 (or one
+interface's address) lets anyone who can reach that address watch. The store
 directory is locked while the demo runs.`)
     .action(async (options: DemoOptions) => {
       await runDemo(options);

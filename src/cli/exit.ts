@@ -4,7 +4,7 @@ export const EXIT = {
   ok: 0,
   /** The command ran and failed: verify found problems, the demo or a benchmark broke. */
   failed: 1,
-  /** Bad command line: unknown command or option, a missing or ill-formed argument, a port in use. */
+  /** Bad command line: unknown command or option, a missing or ill-formed argument, a port in use or an address it cannot listen on. */
   usage: 2,
   /** The store directory is missing or is not a store that can be opened. */
   noStore: 3,
@@ -31,7 +31,7 @@ export class CliError extends Error {
 export const EXIT_CODES_HELP = `Exit codes:
   0  done (verify: the store is sound)
   1  the command failed (verify: problems found; demo or bench broke)
-  2  bad command line, or a port it names is in use
+  2  bad command line, or a port or address it names cannot be listened on
   3  no store at DIR, or not one that can be opened
   4  the store is held by another process
   130  the demo was interrupted (serve and demo --hold end with Ctrl-C normally: 0)`;

@@ -1,29 +1,35 @@
+import { createServer } from 'node:net';
 import type { Command } from 'commander';
+import { DEFAULT_HOST, isWildcard } from '../view/hosts.ts';
 import { startLiveView } from '../view/server.ts';
-import { parsePort } from './args.ts';
+import { parseHost, parsePort } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
 import { openReadOnly } from './store.ts';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the live view of a store on 127.0.0.1 until interrupted')
+    .description('serve the live view of a store (on 127.0.0.1 unless --host) until interrupted')
     .argument('<dir>', 'the store directory (LevelDB)')
-    .option('-p, --port <n>', 'TCP port on 127.0.0.1 (0: any free port)', parsePort, 8010)
+    .option('-p, --port <n>', 'TCP port (0: any free port)', parsePort, 8010)
+    .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
     .addHelpText('after', `
 Opens DIR read-only and serves a page (no internet needed) with its masters,
 build requests by state and builder, and change sources. A LevelDB directory
 is open in one process at a time: stop the master (or demo) using DIR first.
 To watch a running farm live, host the view in the master's own process with
 startLiveView() from 'buildcoord/view', or run "buildcoord demo".
+It listens on 127.0.0.1, this machine only; --host 0.0.0.0 (or one
+interface's address) lets anyone who can reach that address read the store.
 Stop with Ctrl-C.`)
-    .action(async (dir: string, options: { port: number }) => {
+    .action(async (dir: string, options: { port: number; host: string }) => {
+      await checkHost(options.host);
       const store = await openReadOnly(dir);
       try {
-        const view = await startLiveView(store.connector(), { port: options.port, title: `buildcoord: ${dir}` }).catch((error: unknown) => {
-          throw listenError(options.port, error);
+        const view = await startLiveView(store.connector(), { host: options.host, port: options.port, title: `buildcoord: ${dir}` }).catch((error: unknown) => {
+          throw listenError(error, { host: options.host, port: options.port });
         });
-        process.stdout.write(`live view of ${dir}: ${view.url}\n(Ctrl-C to stop)\n`);
+        process.stdout.write(`live view of ${dir}: ${view.url}${listeningOn(options.host)}\n(Ctrl-C to stop)\n`);
         await untilInterrupted();
         await view.close();
       } finally {
@@ -32,9 +38,44 @@ Stop with Ctrl-C.`)
     });
 }
 
-/** The command line's reading of a failure to listen. */
-export function listenError(port: number, error: unknown): unknown {
-  if ((error as { code?: string }).code === 'EADDRINUSE') return new CliError(`port ${port} on 127.0.0.1 is in use; give another with --port (0: any free port)`, EXIT.usage, { cause: error });
+/** After a URL on 127.0.0.1 that is not the only way in: says so. */
+export function listeningOn(host: string): string {
+  return isWildcard(host) ? ` (listening on ${host}: every interface)` : '';
+}
+
+/**
+ * Fails with a usage error unless this machine can listen on `host`, tried
+ * on a free port closed at once: before a command opens a store or starts
+ * anything.
+ */
+export function checkHost(host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const probe = createServer().once('error', (error) => reject(listenError(error, { host, port: 0 })));
+    probe.listen(0, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** The command line's reading of a failure to listen on `host` port `port` (`option` names the port's option). */
+export function listenError(error: unknown, where: { host: string; port: number; option?: string }): unknown {
+  const { host, port, option = '--port' } = where;
+  const code = (error as { code?: string }).code;
+  const usage = (message: string) => new CliError(message, EXIT.usage, { cause: error });
+  switch (code) {
+    case 'EADDRINUSE':
+      return usage(`port ${port} on ${host} is in use; give another with ${option}${option === '--port' ? ' (0: any free port)' : ''}`);
+    case 'EACCES':
+      return usage(`not allowed to listen on port ${port} on ${host}; give another with ${option}`);
+    case 'EADDRNOTAVAIL':
+      return usage(`cannot listen on --host ${host}: not an address of this machine`);
+    case 'ENOTFOUND':
+    case 'EAI_NONAME':
+      return usage(`cannot listen on --host ${host}: no such host`);
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAFNOSUPPORT':
+    case 'EINVAL':
+      return usage(`cannot listen on --host ${host} (${code})`);
+  }
   return error;
 }
 

@@ -9,5 +9,7 @@ export { createLiveFeed, fanOut } from './feed.ts';
 export type { LiveFeed, LiveFeedOptions, Transition } from './feed.ts';
 export { startLiveView } from './server.ts';
 export type { LiveView, LiveViewOptions } from './server.ts';
+export { startInspectorServer } from './inspector.ts';
+export type { InspectorServer, InspectorServerOptions } from './inspector.ts';
 export { readSummary } from './summary.ts';
 export type { Summary, StateCounts, RequestState } from './summary.ts';

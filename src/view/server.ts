@@ -6,12 +6,19 @@ import { streamSSE } from 'hono/streaming';
 import type { SSEStreamingApi } from 'hono/streaming';
 import type { Connector } from '../connector/connector.ts';
 import type { LiveFeed, Transition } from './feed.ts';
+import { DEFAULT_HOST, allowedHosts, urlHost } from './hosts.ts';
 import { renderPage } from './page.ts';
 import { readSummary } from './summary.ts';
 import type { Summary } from './summary.ts';
 
 export interface LiveViewOptions {
-  /** TCP port on 127.0.0.1; 0 (the default) takes a free one, see `LiveView.url`. */
+  /**
+   * The address to listen on: 127.0.0.1 (the default, this machine only), an
+   * address of one interface, a host name, or 0.0.0.0 / :: for every
+   * interface. Anyone who can reach that address can read the view.
+   */
+  host?: string;
+  /** TCP port; 0 (the default) takes a free one, see `LiveView.url`. */
   port?: number;
   /** The transitions to stream; without one the page shows the counts only. */
   feed?: LiveFeed;
@@ -24,9 +31,11 @@ export interface LiveViewOptions {
 }
 
 export interface LiveView {
-  /** `http://127.0.0.1:<port>/` */
+  /** `http://127.0.0.1:<port>/`, or the host it was given (a wildcard host gives 127.0.0.1). */
   readonly url: string;
   readonly port: number;
+  /** The address it listens on, as the socket tells it: `127.0.0.1` unless told otherwise, `0.0.0.0` or `::` for every interface. */
+  readonly host: string;
   /** Reads the counts now and pushes them to every open page. */
   refresh(): Promise<Summary>;
   /** Ends every page's stream and stops listening. */
@@ -45,7 +54,7 @@ interface Client {
 }
 
 /**
- * Serves the live view of a coordinator on 127.0.0.1: masters, build
+ * Serves the live view of a coordinator on 127.0.0.1 (or `options.host`): masters, build
  * requests by state and builder, change sources and their owners, and the
  * feed's transitions as they happen, pushed to the page with server-sent
  * events. The page is one self-contained HTML document (no CDN), so it
@@ -66,10 +75,12 @@ export async function startLiveView(db: Connector, options: LiveViewOptions = {}
   const feed = options.feed;
   const idleRefreshMs = options.idleRefreshMs ?? 2_000;
   const page = renderPage(options.title ?? 'buildcoord live view');
+  const host = options.host ?? DEFAULT_HOST;
   const clients = new Set<Client>();
   let latest: Summary | null = null;
   let closed = false;
   let port = 0;
+  let allowed = new Set<string>();
 
   // --- readings of the counts: at most one at a time, throttled, only while someone watches ---
   let dirty = false;
@@ -140,8 +151,7 @@ export async function startLiveView(db: Connector, options: LiveViewOptions = {}
   const app = new Hono();
   // Only pages loaded from this address: a DNS-rebinding page under another name gets nothing.
   app.use('*', async (c, next) => {
-    const host = c.req.header('host');
-    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return c.text('forbidden host', 403);
+    if (!allowed.has((c.req.header('host') ?? '').toLowerCase())) return c.text('forbidden host', 403);
     await next();
   });
   app.get('/', (c) => c.html(page));
@@ -173,14 +183,23 @@ export async function startLiveView(db: Connector, options: LiveViewOptions = {}
   );
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: '127.0.0.1', overrideGlobalObjects: false }, () => resolve(s as Server));
+    const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host, overrideGlobalObjects: false }, () => resolve(s as Server));
     s.once('error', reject);
+  }).catch((error: unknown) => {
+    // Nothing listens (a port in use, an address not on this machine): leave nothing behind either.
+    closed = true;
+    clearInterval(idle);
+    unsubscribe?.();
+    throw error;
   });
-  port = (server.address() as AddressInfo).port;
+  const address = server.address() as AddressInfo;
+  port = address.port;
+  allowed = allowedHosts(host, port);
 
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://${urlHost(host)}:${port}/`,
     port,
+    host: address.address,
     refresh: () => read(),
     async close() {
       if (closed) return;

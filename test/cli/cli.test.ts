@@ -165,8 +165,8 @@ describe('buildcoord', () => {
     const port = await freePort();
     const child = start(['demo', '--duration', '2', '--location', join(root, 'inspected'), '--inspect', '--inspect-port', String(port)]);
     const result = ran(child);
-    await waitForOutput(child, new RegExp(`Stately inspector: http://localhost:${port}`));
-    const receiver = createWebSocketReceiver({ server: `ws://localhost:${port}` });
+    await waitForOutput(child, new RegExp(`Stately inspector: http://127\\.0\\.0\\.1:${port}/`));
+    const receiver = createWebSocketReceiver({ server: `ws://127.0.0.1:${port}` });
     const names = new Map<string, string>();
     const values = new Map<string, string[]>();
     const done = new Promise<string>((resolve) => {

@@ -1,19 +1,20 @@
-// The README's inspector example, end to end: @statelyai/inspect's local inspector
-// server, a WebSocket inspector given to the coordinator, and a WebSocket receiver
-// standing in for the Stately inspector page.
+// The README's inspector example, end to end: the local inspector server
+// (startInspectorServer, @statelyai/inspect's server on 127.0.0.1), a WebSocket
+// inspector given to the coordinator, and a WebSocket receiver standing in for
+// the Stately inspector page. Then what the server lets in.
 import { createWebSocketInspector, createWebSocketReceiver } from '@statelyai/inspect';
 import type { StatelyInspectionEvent } from '@statelyai/inspect';
-import { createInspectorServer } from '@statelyai/inspect/server';
 import { describe, expect, it } from 'vitest';
 import { openCoordinator } from '../../src/api.ts';
-import { freePort } from '../support/ports.ts';
+import { startInspectorServer } from '../../src/view/index.ts';
+import { accepts, statusWithHost, upgradeStatus } from './net.ts';
 
 describe('the Stately inspector', () => {
   it('a WebSocket receiver gets the snapshots of a request that was claimed and completed', async () => {
-    const port = await freePort();
-    const server = createInspectorServer({ port, autoOpen: false });
-    const inspector = createWebSocketInspector({ url: `ws://localhost:${port}` });
-    const receiver = createWebSocketReceiver({ server: `ws://localhost:${port}` });
+    const server = await startInspectorServer({ port: 0 });
+    expect(server.wsUrl).toBe(`ws://127.0.0.1:${server.port}`);
+    const inspector = createWebSocketInspector({ url: server.wsUrl });
+    const receiver = createWebSocketReceiver({ server: server.wsUrl });
 
     // Actors are named by their systemId (br:<brid>); snapshots name the actor's session.
     const names = new Map<string, string>();
@@ -50,7 +51,52 @@ describe('the Stately inspector', () => {
       subscription.unsubscribe();
       await coordinator.close();
       inspector.stop();
-      server.stop();
+      await server.close();
     }
+  });
+
+  it('serves the page that frames stately.ai and connects back to the address it came from', async () => {
+    const server = await startInspectorServer({ port: 0 });
+    try {
+      const response = await fetch(server.url);
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      expect(html).toContain('<iframe id="inspector" src="https://stately.ai/inspect">');
+      expect(html).toContain("new WebSocket('ws://' + location.host)");
+      expect(await statusWithHost(server.url, `evil.example:${server.port}`)).toBe(403);
+      expect(await statusWithHost(server.url, `localhost:${server.port}`)).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes WebSocket connections from its own page and from Node, not from other sites or names', async () => {
+    const server = await startInspectorServer({ port: 0 });
+    try {
+      expect(await upgradeStatus(server.port)).toBe(101); // Node's clients send no Origin
+      expect(await upgradeStatus(server.port, { origin: `http://127.0.0.1:${server.port}` })).toBe(101);
+      expect(await upgradeStatus(server.port, { origin: `http://localhost:${server.port}` })).toBe(101);
+      expect(await upgradeStatus(server.port, { origin: 'https://evil.example' })).toBe(403);
+      expect(await upgradeStatus(server.port, { host: `evil.example:${server.port}` })).toBe(403);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('close() drops the connected clients and stops listening', async () => {
+    const server = await startInspectorServer({ port: 0 });
+    const receiver = createWebSocketReceiver({ server: server.wsUrl });
+    const inspector = createWebSocketInspector({ url: server.wsUrl });
+    // One relayed event shows both are connected.
+    const got = new Promise<void>((resolve) => receiver.subscribe(() => resolve()));
+    const coordinator = await openCoordinator({ inspect: inspector.inspect });
+    const db = await coordinator.connect('master-1');
+    const sss = await db.sourcestampsets.addSourceStampSet();
+    await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'push', properties: {}, builderNames: ['linux'] });
+    await got;
+    await server.close(); // would not resolve while a client held its connection
+    inspector.stop();
+    await coordinator.close();
+    expect(await accepts('127.0.0.1', server.port)).toBe(false);
   });
 });
