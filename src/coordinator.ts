@@ -12,6 +12,7 @@ import { levelDBBackend } from './persistence/leveldb.ts';
 import { memoryBackend } from './persistence/memory.ts';
 import { refusePostgres } from './persistence/postgres/location.ts';
 import { decodeStored } from './persistence/codec.ts';
+import { COUNTERS, counterKind } from './persistence/keys.ts';
 import { StoreReader } from './persistence/records.ts';
 import * as v from './validate.ts';
 
@@ -51,8 +52,8 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
   await backend.open();
   try {
     const counters: Counters = new Map();
-    for (const [key, bytes] of await backend.entries(prefixRange('c/'))) {
-      counters.set(key.slice('c/'.length), decodeStored<number>(key, bytes));
+    for (const [key, bytes] of await backend.entries(prefixRange(COUNTERS))) {
+      counters.set(counterKind(key), decodeStored<number>(key, bytes));
     }
     return new Coordinator(backend, counters, o);
   } catch (error) {

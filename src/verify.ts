@@ -5,7 +5,7 @@ import { problemPlace, StorageError, StoreDamagedError, StoreLockedError } from 
 import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { decode } from './persistence/codec.ts';
-import { COMMIT_KEY, counterKey, idOfKey, recordKey, recordPrefix } from './persistence/keys.ts';
+import { COMMIT_KEY, counterKey, idOfKey, INDEXES, indexOfKey, inLayout, recordKey, recordPrefix } from './persistence/keys.ts';
 import { checkBeforeOpen, checkMarkAfterOpen } from './persistence/openCheck.ts';
 import type { MarkReading } from './persistence/commitMark.ts';
 import type { RecordKind } from './persistence/records.ts';
@@ -122,9 +122,9 @@ export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
 
   // Every index entry must be one its record makes.
   let indexEntries = 0;
-  for await (const [key] of chunks(backend, 'i/')) {
+  for await (const [key] of chunks(backend, INDEXES)) {
     indexEntries++;
-    const kindName = key.slice(2, key.indexOf('.'));
+    const kindName = indexOfKey(key).split('.')[0]!;
     const kind = byName.get(kindName);
     if (kind === undefined) {
       problems.push({ key, problem: `index entry of unknown kind ${JSON.stringify(kindName)}` });
@@ -139,7 +139,7 @@ export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
 
   // Keys outside the layout.
   for await (const [key] of chunks(backend, '')) {
-    if (!/^(c\/|r\/|i\/|m\/commit$)/.test(key)) problems.push({ key, problem: 'key outside the layout (c/, r/, i/, m/commit)' });
+    if (!inLayout(key)) problems.push({ key, problem: 'key outside the layout (counters, records, index entries, the commit sequence)' });
   }
 
   return { ok: problems.length === 0, records, indexEntries, problems };

@@ -30,10 +30,24 @@ export function idOfKey(key: string): number {
   return Number(key.slice(-ID_WIDTH));
 }
 
-export const counterKey = (kind: string): string => `c/${kind}`;
-export const recordPrefix = (kind: string): string => `r/${kind}/`;
-export const recordKey = (kind: string, id: number): string => `r/${kind}/${idPart(id)}`;
+/** Where the keys of each part of the layout start. */
+export const COUNTERS = 'c/';
+export const RECORDS = 'r/';
+export const INDEXES = 'i/';
+
+export const counterKey = (kind: string): string => `${COUNTERS}${kind}`;
+/** The kind a counter key counts. */
+export const counterKind = (key: string): string => key.slice(COUNTERS.length);
+/** The index an index key belongs to (`bs.complete` for `i/bs.complete/…`). */
+export const indexOfKey = (key: string): string => key.slice(INDEXES.length, key.indexOf('/', INDEXES.length));
+export const recordPrefix = (kind: string): string => `${RECORDS}${kind}/`;
+export const recordKey = (kind: string, id: number): string => `${RECORDS}${kind}/${idPart(id)}`;
 /** An index key, or with fewer parts the prefix of a group of them. */
-export const indexKey = (index: string, ...parts: string[]): string => `i/${index}/${parts.join('')}`;
+export const indexKey = (index: string, ...parts: string[]): string => `${INDEXES}${index}/${parts.join('')}`;
 /** Where each write's sequence number is kept (LevelDB store; see CommitMark). */
 export const COMMIT_KEY = 'm/commit';
+
+/** Whether a key belongs to the layout above. */
+export function inLayout(key: string): boolean {
+  return key.startsWith(COUNTERS) || key.startsWith(RECORDS) || key.startsWith(INDEXES) || key === COMMIT_KEY;
+}
