@@ -10,6 +10,7 @@ import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { BrDict } from '../types.ts';
 import * as v from '../validate.ts';
+import { breathe, CHUNK, due } from './core.ts';
 import type { Core } from './core.ts';
 import { buildRequestIndex, buildRequests, toDate } from './model.ts';
 import { matchesSourceStamps } from './sourcestamps.ts';
@@ -84,36 +85,18 @@ export class BuildRequestsComponent {
     v.nonNegativeNumber(old, 'old');
     const claimedBefore = this.core.now().getTime() - old * 1000;
     const event: BuildRequestEvent = { type: 'request.expire', claimedBefore };
+    // Any number of claims: one command, so all or nothing, that breathes between chunks.
     return this.core.run(async (tx) => {
       const prefix = buildRequestIndex.claimedAt();
       const keys = await tx.keys({ gte: prefix, lt: prefix + timePart(claimedBefore) });
-      return this.sendAll(tx, keys.map(idOfKey), event, null);
+      return sendAll(tx, keys.map(idOfKey), event, null, this.masterid);
     });
   }
 
   /** Runs sendAll as one command, rehydrating the requests while it waits its turn. */
-  private async sendEach(brids: readonly number[], event: BuildRequestEvent, refuse: ((brid: number, why: string) => Error) | null): Promise<void> {
-    await this.core.run((tx) => this.sendAll(tx, brids, event, refuse), { kind: buildRequests, ids: brids });
-  }
-
-  /**
-   * Sends one event to each request in turn. A refusal (or a missing
-   * request) throws the error `refuse` makes, voiding the whole command;
-   * with `refuse` null, refusals are skipped. Resolves to how many moved.
-   */
-  private async sendAll(tx: Transaction, brids: readonly number[], event: BuildRequestEvent, refuse: ((brid: number, why: string) => Error) | null): Promise<number> {
-    let moved = 0;
-    tx.prefetch(buildRequests, brids);
-    for (const brid of brids) {
-      const hosted = await tx.actor(buildRequests, brid);
-      if (hosted === null) {
-        if (refuse) throw refuse(brid, 'does not exist');
-        continue;
-      }
-      if (tx.send(hosted, event) !== null) moved++;
-      else if (refuse) throw refuse(brid, describe(tx.snapshot(hosted) as unknown as BuildRequest, this.masterid));
-    }
-    return moved;
+  private async sendEach(brids: readonly number[], event: BuildRequestEvent, refuse: Refuse | null): Promise<void> {
+    const warm = brids.length <= CHUNK ? brids : brids.slice(0, CHUNK); // sendAll prefetches the rest chunk by chunk
+    await this.core.run((tx) => sendAll(tx, brids, event, refuse, this.masterid), { kind: buildRequests, ids: warm });
   }
 
   /** Ids worth reading: from the narrowest index the filter allows. */
@@ -168,6 +151,33 @@ async function bySourceStamps(reader: Reader, requests: BuildRequest[], f: Filte
   return kept;
 }
 
+type Refuse = (brid: number, why: string) => Error;
+
+/**
+ * Sends one event to each request in turn, letting the event loop turn
+ * between chunks of CHUNK. A refusal (or a missing request) throws the
+ * error `refuse` makes, voiding the whole command; with `refuse` null,
+ * refusals are skipped. Resolves to how many moved.
+ */
+async function sendAll(tx: Transaction, brids: readonly number[], event: BuildRequestEvent, refuse: Refuse | null, masterid: number): Promise<number> {
+  let moved = 0;
+  for (let i = 0; i < brids.length; i++) {
+    if (i % CHUNK === 0) {
+      if (due(i)) await breathe();
+      tx.prefetch(buildRequests, brids.length <= CHUNK ? brids : brids.slice(i, i + CHUNK));
+    }
+    const brid = brids[i]!;
+    const hosted = await tx.actor(buildRequests, brid);
+    if (hosted === null) {
+      if (refuse) throw refuse(brid, 'does not exist');
+      continue;
+    }
+    if (tx.send(hosted, event) !== null) moved++;
+    else if (refuse) throw refuse(brid, describe(tx.snapshot(hosted) as unknown as BuildRequest, masterid));
+  }
+  return moved;
+}
+
 function describe({ value, context: c }: BuildRequest, masterid: number): string {
   if (value === 'complete') return 'is complete';
   if (c.claimedBy === null) return 'is not claimed';
@@ -192,10 +202,5 @@ export function brdict({ value, context: c }: BuildRequest, masterid: number): B
 
 /** Releases a vanished master's claims on incomplete requests (complete ones keep theirs, as in 0.8.8). */
 export async function releaseClaimsOf(tx: Transaction, masterid: number): Promise<void> {
-  const ids = await idsUnder(tx, buildRequestIndex.claimedBy(masterid));
-  tx.prefetch(buildRequests, ids);
-  for (const brid of ids) {
-    const hosted = await tx.actor(buildRequests, brid);
-    if (hosted !== null) tx.send(hosted, { type: 'master.deactivated', masterid });
-  }
+  await sendAll(tx, await idsUnder(tx, buildRequestIndex.claimedBy(masterid)), { type: 'master.deactivated', masterid }, null, masterid);
 }

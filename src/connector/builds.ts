@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { BDict } from '../types.ts';
 import * as v from '../validate.ts';
+import { breathe, due } from './core.ts';
 import type { Core } from './core.ts';
 import { buildIndex, buildRequests, builds, toDate } from './model.ts';
 import type { BuildRecord } from './model.ts';
@@ -40,7 +41,8 @@ export class BuildsComponent {
     const ids = v.ids(bids, 'bids');
     const now = this.core.now().getTime();
     await this.core.run(async (tx) => {
-      for (const bid of ids) {
+      for (const [i, bid] of ids.entries()) {
+        if (due(i)) await breathe();
         const build = await readRecord(tx, builds, bid);
         if (build !== undefined) tx.putRecord(builds, bid, { ...build, finish_time: now }, build);
       }

@@ -7,6 +7,7 @@ import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { BsDict, Properties } from '../types.ts';
 import * as v from '../validate.ts';
+import { breathe, due } from './core.ts';
 import type { Core } from './core.ts';
 import { buildRequests, buildsetIndex, buildsets, sourceStampSets, toDate } from './model.ts';
 import type { BuildsetRecord } from './model.ts';
@@ -37,7 +38,7 @@ export class BuildsetsComponent {
     const a = v.keywords(args, 'addBuildset arguments', ADD_KEYS, ['sourcestampsetid', 'reason', 'properties', 'builderNames']);
     const sourcestampsetid = v.id(a.sourcestampsetid, 'sourcestampsetid');
     const reason = v.string(a.reason, 'reason');
-    const properties = JSON.stringify(v.properties(a.properties, 'properties'));
+    const properties = v.propertiesJson(a.properties, 'properties');
     const builderNames = builderList(a.builderNames);
     const external_idstring = a.external_idstring === undefined ? null : v.nullableString(a.external_idstring, 'external_idstring');
     const submittedAt = this.core.now().getTime();
@@ -51,7 +52,8 @@ export class BuildsetsComponent {
         complete: false, complete_at: null, results: -1, properties,
       });
       const brids: Record<string, number> = {};
-      for (const buildername of builderNames) {
+      for (const [i, buildername] of builderNames.entries()) {
+        if (due(i)) await breathe();
         const brid = tx.allocateId(buildRequests.name);
         tx.spawn(buildRequests, brid, { brid, buildsetid: bsid, buildername, priority: 0, submittedAt });
         brids[buildername] = brid;
@@ -127,10 +129,10 @@ async function* newestFirst(reader: Reader): AsyncGenerator<BuildsetRecord> {
 }
 
 function builderList(value: unknown): string[] {
-  const names = v.strings(value, 'builderNames');
+  const names = v.strings(value, 'builderNames', 'buildersPerBuildset');
   const seen = new Set<string>();
   const repeated = names.find((name) => seen.size === seen.add(name).size);
-  if (repeated !== undefined) throw new InvalidArgumentError(`builderNames names ${JSON.stringify(repeated)} twice`);
+  if (repeated !== undefined) throw new InvalidArgumentError(`builderNames names ${v.quote(repeated)} twice`);
   return names;
 }
 

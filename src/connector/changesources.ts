@@ -8,6 +8,7 @@ import { recordPrefix } from '../persistence/keys.ts';
 import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { ChangeSourceDict } from '../types.ts';
 import * as v from '../validate.ts';
+import { breathe, due } from './core.ts';
 import type { Core } from './core.ts';
 import { changeSourceIndex, changeSources, masters } from './model.ts';
 
@@ -69,7 +70,8 @@ export class ChangeSourcesComponent {
 
 /** Unlinks every change source of a master going inactive. */
 export async function releaseChangeSourcesOf(tx: Transaction, masterid: number): Promise<void> {
-  for (const id of await idsUnder(tx, changeSourceIndex.master(masterid))) {
+  for (const [i, id] of (await idsUnder(tx, changeSourceIndex.master(masterid))).entries()) {
+    if (due(i)) await breathe();
     const hosted = await tx.actor(changeSources, id);
     if (hosted !== null) tx.send(hosted, { type: 'master.deactivated', masterid });
   }

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from '../errors.ts';
 import { readRecord, readRecords } from '../persistence/records.ts';
 import * as v from '../validate.ts';
+import { breathe, due } from './core.ts';
 import type { Core } from './core.ts';
 import { changes, classifications, objects } from './model.ts';
 
@@ -14,12 +15,13 @@ export class SchedulersComponent {
   async classifyChanges(objectid: number, given: Classifications): Promise<void> {
     v.id(objectid, 'objectid');
     if (!v.isPlainObject(given)) throw new InvalidArgumentError('classifications must be an object of changeid: boolean');
-    const entries = Object.entries(given).map(
-      ([key, important]) => [v.idKey(key, 'classifications key'), v.boolean(important, `classifications[${key}]`)] as const,
-    );
+    const keys = Object.keys(given); // no count without listing them, but nothing is read or checked before the count
+    v.atMost(keys.length, 'classifications', 'idsPerCall', 'changeids');
+    const entries = keys.map((key) => [v.idKey(key, 'classifications key'), v.boolean((given as Record<string, unknown>)[key], `classifications[${key}]`)] as const);
     await this.core.run(async (tx) => {
       if ((await readRecord(tx, objects, objectid)) === undefined) throw new InvalidArgumentError(`object ${objectid} does not exist`);
-      for (const [changeid] of entries) {
+      for (const [i, [changeid]] of entries.entries()) {
+        if (due(i)) await breathe();
         if ((await readRecord(tx, changes, changeid)) === undefined) throw new InvalidArgumentError(`change ${changeid} does not exist`);
       }
       const previous = await readRecord(tx, classifications, objectid);

@@ -4,6 +4,7 @@ import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { SsDict } from '../types.ts';
 import * as v from '../validate.ts';
+import { breathe, due } from './core.ts';
 import type { Core } from './core.ts';
 import { buildsets, changes, sourceStampIndex, sourceStamps, sourceStampSets } from './model.ts';
 import type { PatchRecord, SourceStampRecord } from './model.ts';
@@ -47,7 +48,8 @@ export class SourceStampsComponent {
       if ((await readRecord(tx, sourceStampSets, stamp.sourcestampsetid)) === undefined) {
         throw new InvalidArgumentError(`sourcestampset ${stamp.sourcestampsetid} does not exist`);
       }
-      for (const changeid of stamp.changeids) {
+      for (const [i, changeid] of stamp.changeids.entries()) {
+        if (due(i)) await breathe();
         if ((await readRecord(tx, changes, changeid)) === undefined) throw new InvalidArgumentError(`change ${changeid} does not exist`);
       }
       const ssid = tx.allocateId(sourceStamps.name);
@@ -70,16 +72,22 @@ export class SourceStampsComponent {
 
 /** The patch, or null without a body; the other patch_* arguments are checked even then (Buildbot ignores them). */
 function parsePatch(a: Record<string, unknown>): PatchRecord | null {
-  const optional = (key: string, fallback: string | null) => (a[key] === undefined ? fallback : v.nullableString(a[key], key));
+  const optional = (key: string, fallback: string | null, limit?: 'textLength') => (a[key] === undefined ? fallback : v.nullableString(a[key], key, limit));
   const patch = {
     level: a.patch_level === undefined || a.patch_level === null ? 0 : v.integer(a.patch_level, 'patch_level'),
     author: optional('patch_author', ''),
-    comment: optional('patch_comment', ''),
+    comment: optional('patch_comment', '', 'textLength'),
     subdir: optional('patch_subdir', null),
   };
   if (a.patch_body === undefined || a.patch_body === null) return null;
-  const body = a.patch_body instanceof Uint8Array ? new Uint8Array(a.patch_body) : v.string(a.patch_body, 'patch_body');
+  const body = a.patch_body instanceof Uint8Array ? patchBytes(a.patch_body) : v.string(a.patch_body, 'patch_body', 'textLength');
   return { body, ...patch };
+}
+
+/** A copy of a binary patch body of at most LIMITS.textLength bytes. */
+function patchBytes(body: Uint8Array): Uint8Array {
+  v.atMost(body.byteLength, 'patch_body', 'textLength', 'bytes');
+  return new Uint8Array(body);
 }
 
 export async function stampsOfSet(reader: Reader, sourcestampsetid: number): Promise<SourceStampRecord[]> {

@@ -32,14 +32,14 @@ export class StateComponent {
     const found = await stateOf(this.core.reader, objectid, name);
     if (found !== undefined) return JSON.parse(found.value);
     if (opts.default !== undefined) return opts.default;
-    throw new KeyError(`object ${objectid} has no state named ${JSON.stringify(name)}`);
+    throw new KeyError(`object ${objectid} has no state named ${v.quote(name)}`);
   }
 
   /** Sets the value `name` of an object; the value must be JSON-able (else SerializationError). */
   async setState(objectid: number, name: string, value: unknown): Promise<void> {
     v.id(objectid, 'objectid');
     v.string(name, 'name');
-    const json = JSON.stringify(v.jsonValue(value, 'value'));
+    const json = v.jsonText(value, 'value');
     await this.core.run(async (tx) => {
       if ((await readRecord(tx, objects, objectid)) === undefined) throw new InvalidArgumentError(`object ${objectid} does not exist`);
       const previous = await stateOf(tx, objectid, name);

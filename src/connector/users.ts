@@ -7,6 +7,7 @@ import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/
 import type { Reader } from '../persistence/records.ts';
 import type { UsDict, UserSummary } from '../types.ts';
 import * as v from '../validate.ts';
+import { breathe, due } from './core.ts';
 import type { Core } from './core.ts';
 import { changeIndex, changes, userAttrIndex, userAttrs, userIndex, users } from './model.ts';
 import type { UserRecord } from './model.ts';
@@ -36,7 +37,7 @@ export class UsersComponent {
     const a = v.keywords(args, 'findUserByAttr arguments', ['identifier', 'attr_type', 'attr_data'], ['identifier', 'attr_type', 'attr_data']);
     const identifier = v.string(a.identifier, 'identifier');
     const attr_type = v.string(a.attr_type, 'attr_type');
-    const attr_data = v.string(a.attr_data, 'attr_data');
+    const attr_data = v.dataString(a.attr_data, 'attr_data');
     return this.core.run(async (tx) => {
       const attrId = await firstIdUnder(tx, userAttrIndex.value(attr_type, attr_data));
       if (attrId !== undefined) return (await readRecord(tx, userAttrs, attrId))!.uid;
@@ -80,8 +81,8 @@ export class UsersComponent {
   async updateUser(args: UpdateUserArgs): Promise<void> {
     const a = v.keywords(args, 'updateUser arguments', ['uid', 'identifier', 'bb_username', 'bb_password', 'attr_type', 'attr_data'], ['uid']);
     const uid = v.id(a.uid, 'uid');
-    const field = (key: string) => v.optional(a[key], key, v.string);
-    const [identifier, bb_username, bb_password, attr_type, attr_data] = [field('identifier'), field('bb_username'), field('bb_password'), field('attr_type'), field('attr_data')];
+    const field = (key: string, check: (value: unknown, name: string) => string = v.string) => v.optional(a[key], key, check);
+    const [identifier, bb_username, bb_password, attr_type, attr_data] = [field('identifier'), field('bb_username'), field('bb_password'), field('attr_type'), field('attr_data', v.dataString)];
     if (bb_username !== null && bb_password === null) throw new InvalidArgumentError('bb_username needs bb_password');
     if (attr_type !== null && attr_data === null) throw new InvalidArgumentError('attr_type needs attr_data');
     await this.core.run(async (tx) => {
@@ -103,7 +104,7 @@ export class UsersComponent {
         const holder = await firstIdUnder(tx, userAttrIndex.value(attr_type, attr_data!));
         if (holder !== undefined && holder !== attrId) {
           const owner = (await readRecord(tx, userAttrs, holder))!.uid;
-          throw new InvalidArgumentError(`${attr_type} ${JSON.stringify(attr_data)} already belongs to user ${owner}`);
+          throw new InvalidArgumentError(`${v.clip(attr_type)} ${v.quote(attr_data!)} already belongs to user ${owner}`);
         }
         const previous = attrId === undefined ? undefined : await readRecord(tx, userAttrs, attrId);
         const id = attrId ?? tx.allocateId(userAttrs.name);
@@ -120,7 +121,9 @@ export class UsersComponent {
       if (user === undefined) return;
       tx.deleteRecord(users, uid, user);
       for (const id of await idsUnder(tx, userAttrIndex.user(uid))) tx.deleteRecord(userAttrs, id, (await readRecord(tx, userAttrs, id))!);
-      for (const changeid of await idsUnder(tx, changeIndex.user(uid))) {
+      // A user may have made any number of changes: one command, breathing between chunks.
+      for (const [i, changeid] of (await idsUnder(tx, changeIndex.user(uid))).entries()) {
+        if (due(i)) await breathe();
         const change = (await readRecord(tx, changes, changeid))!;
         tx.putRecord(changes, changeid, { ...change, uids: change.uids.filter((u) => u !== uid) }, change);
       }
@@ -136,7 +139,7 @@ export class UsersComponent {
 /** Refuses a value of a unique user index that a user other than `own` already holds. */
 async function refuseTaken(tx: Transaction, field: string, value: string, index: string, own?: number): Promise<void> {
   const holder = await firstIdUnder(tx, index);
-  if (holder !== undefined && holder !== own) throw new InvalidArgumentError(`${field} ${JSON.stringify(value)} already belongs to user ${holder}`);
+  if (holder !== undefined && holder !== own) throw new InvalidArgumentError(`${field} ${v.quote(value)} already belongs to user ${holder}`);
 }
 
 function partialDict(u: UserRecord): UsDict {
