@@ -29,5 +29,6 @@ export type { Classifications } from './connector/schedulers.ts';
 export type { FindUserByAttrArgs, UpdateUserArgs } from './connector/users.ts';
 export { verify, verifyBackend } from './verify.ts';
 export { salvage } from './salvage.ts';
+export { LIMITS } from './validate.ts';
 export type { SalvageReport } from './salvage.ts';
 export type { VerifyReport, Problem } from './verify.ts';
