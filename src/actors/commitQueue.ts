@@ -1,4 +1,5 @@
 import { ClosedError, StorageError } from '../errors.ts';
+import { breathe, due } from './breathe.ts';
 import type { Backend, WriteBatch } from '../persistence/backend.ts';
 import { encode } from '../persistence/codec.ts';
 import type { Reader } from '../persistence/records.ts';
@@ -157,15 +158,18 @@ export class CommitQueue {
     this.open = new Group();
     this.flushing = group;
     const batch: WriteBatch = new Map();
-    for (const [key, value] of group.writes) batch.set(key, value === DELETED ? null : encode(value));
+    for (const [key, value] of group.writes) {
+      batch.set(key, value === DELETED ? null : encode(value));
+      if (due(batch.size)) await breathe(); // a bulk release's commit: tens of thousands of keys
+    }
     try {
       await this.backend.write(batch, { sync: this.sync });
     } catch (error) {
       this.fail(group, error);
       return;
     }
+    await this.registry.apply(group.effects);
     this.flushing = null;
-    this.registry.apply(group.effects);
     for (const answer of group.answers) this.settle(answer);
     if (this.open.writes.size > 0) void this.flush();
     else this.checkIdle();

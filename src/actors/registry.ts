@@ -5,6 +5,7 @@ import { decodeStored } from '../persistence/codec.ts';
 import { recordKey } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
 import { adopt, adoptingLogic } from './adopt.ts';
+import { breathe, CHUNK, due } from './breathe.ts';
 import { firstSnapshot } from './step.ts';
 
 /** What is stored for an actor: XState's persisted snapshot. */
@@ -158,10 +159,18 @@ export class ActorRegistry {
     if (hosted.actor === null) this.live.delete(hosted.key);
   }
 
-  /** Replays a durable commit's events on the live actors, in order, adopting the decided snapshots. */
-  apply(effects: readonly Effect[]): void {
-    for (const { hosted, event, next, record } of effects) {
-      hosted.record = record;
+  /**
+   * Replays a durable commit's events on the live actors, in order,
+   * adopting the decided snapshots. Every record is current at once (reads
+   * of live actors' records see the whole commit); a commit of thousands of
+   * transitions replays them a chunk per turn of the event loop, and until
+   * its turn each actor still answers commands with its pending snapshot.
+   */
+  async apply(effects: readonly Effect[]): Promise<void> {
+    for (const effect of effects) effect.hosted.record = effect.record;
+    for (let i = 0; i < effects.length; i++) {
+      if (due(i)) await breathe();
+      const { hosted, event, next } = effects[i]!;
       if (event === null) {
         hosted.actor = adopt(hosted.input, next, () => this.start(hosted, { input: hosted.input }));
         hosted.input = undefined;
@@ -171,6 +180,12 @@ export class ActorRegistry {
       }
     }
     for (const { hosted } of effects) this.unpin(hosted);
+    // Past the bound by thousands (a bulk release rehydrated them): stopping actors costs too, so it breathes as well.
+    for (let size = this.live.size; size > this.options.maxLiveActors + CHUNK; size = this.live.size) {
+      this.passivate(size - CHUNK);
+      if (this.live.size === size) break; // the rest are in use
+      await breathe();
+    }
     this.passivate();
   }
 
@@ -199,11 +214,12 @@ export class ActorRegistry {
     if (hosted.actor !== null && hosted.actor.getSnapshot().value === 'complete') this.evict(hosted);
   }
 
-  /** Stops the least recently used idle actors until the bound holds. */
-  passivate(): void {
-    if (this.live.size <= this.options.maxLiveActors) return;
+  /** Stops the least recently used idle actors until the bound (or `down`, when above it) holds. */
+  passivate(down = this.options.maxLiveActors): void {
+    const bound = Math.max(down, this.options.maxLiveActors);
+    if (this.live.size <= bound) return;
     for (const hosted of this.live.values()) {
-      if (this.live.size <= this.options.maxLiveActors) break;
+      if (this.live.size <= bound) break;
       if (hosted.pins === 0 && hosted.actor !== null) this.evict(hosted);
     }
   }

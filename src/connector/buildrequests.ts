@@ -10,7 +10,7 @@ import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { BrDict } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, CHUNK, due } from './core.ts';
+import { breathe, CHUNK, due } from '../actors/breathe.ts';
 import type { Core } from './core.ts';
 import { buildRequestIndex, buildRequests, toDate } from './model.ts';
 import { matchesSourceStamps } from './sourcestamps.ts';

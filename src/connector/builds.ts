@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { BDict } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from './core.ts';
+import { breathe, due } from '../actors/breathe.ts';
 import type { Core } from './core.ts';
 import { buildIndex, buildRequests, builds, toDate } from './model.ts';
 import type { BuildRecord } from './model.ts';

@@ -8,7 +8,7 @@ import { recordPrefix } from '../persistence/keys.ts';
 import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { ChangeSourceDict } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from './core.ts';
+import { breathe, due } from '../actors/breathe.ts';
 import type { Core } from './core.ts';
 import { changeSourceIndex, changeSources, masters } from './model.ts';
 

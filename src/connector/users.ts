@@ -7,7 +7,7 @@ import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/
 import type { Reader } from '../persistence/records.ts';
 import type { UsDict, UserSummary } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from './core.ts';
+import { breathe, due } from '../actors/breathe.ts';
 import type { Core } from './core.ts';
 import { changeIndex, changes, userAttrIndex, userAttrs, userIndex, users } from './model.ts';
 import type { UserRecord } from './model.ts';

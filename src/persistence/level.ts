@@ -1,8 +1,12 @@
 import type { AbstractLevel } from 'abstract-level';
+import { breathe } from '../actors/breathe.ts';
 import { StorageError } from '../errors.ts';
 import type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './backend.ts';
 
 type AnyLevel = AbstractLevel<any, string, Uint8Array>;
+
+/** Operations added to a chained batch per turn of the event loop. */
+const BUILD_CHUNK = 4096;
 
 /**
  * A Backend over any abstract-level store (utf8 keys, byte values). Every
@@ -59,15 +63,31 @@ export class LevelBackend implements Backend {
 
   async write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
     if (batch.size === 0) return;
-    await this.chained(batch).write({ sync: options.sync } as object);
+    await (await this.chained(batch)).write({ sync: options.sync } as object);
   }
 
-  /** The batch as a chained batch: the chained form skips the per-operation objects of db.batch([...]). */
+  /**
+   * The batch as a chained batch: the chained form skips the per-operation
+   * objects of db.batch([...]). A batch of tens of thousands of operations (a
+   * bulk release) is built a chunk per turn of the event loop; the usual
+   * small one at once, with no await.
+   */
   protected chained(batch: WriteBatch) {
     const chained = this.db.batch();
+    if (batch.size > BUILD_CHUNK) return this.chainedInTurns(chained, batch);
     for (const [key, value] of batch) {
       if (value === null) chained.del(key);
       else chained.put(key, value);
+    }
+    return chained;
+  }
+
+  private async chainedInTurns(chained: ReturnType<AnyLevel['batch']>, batch: WriteBatch) {
+    let n = 0;
+    for (const [key, value] of batch) {
+      if (value === null) chained.del(key);
+      else chained.put(key, value);
+      if (++n % BUILD_CHUNK === 0) await breathe();
     }
     return chained;
   }

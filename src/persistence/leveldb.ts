@@ -120,7 +120,8 @@ export class LevelDBBackend extends LevelBackend {
     if (this.failure !== null) throw this.refusal();
     this.sync = options.sync;
     const sequence = this.sequence + 1;
-    const written = this.chained(batch).put(COMMIT_KEY, encode(sequence)).write({ sync: options.sync } as object);
+    const built = this.chained(batch);
+    const written = (built instanceof Promise ? await built : built).put(COMMIT_KEY, encode(sequence)).write({ sync: options.sync } as object);
     try {
       await Promise.all([written, this.recordMark()]);
     } catch (error) {

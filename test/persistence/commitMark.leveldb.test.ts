@@ -19,6 +19,7 @@ class GatedLevelDB extends LevelDBBackend {
 
   protected override chained(batch: WriteBatch) {
     const chained = super.chained(batch);
+    if (chained instanceof Promise) throw new Error('the gate takes small batches only');
     const gate = this.gate;
     const gated = {
       put: (key: string, value: Uint8Array) => (chained.put(key, value), gated),
