@@ -179,3 +179,11 @@ export function readManifest(bytes: Uint8Array): ManifestScan {
   if (scan.tornTail && !scan.tornTail.reportedByLevelDb) result.tornTail = { offset: scan.tornTail.offset, reason: scan.tornTail.reason };
   return result;
 }
+
+/** The write-ahead logs DBImpl::Recover replays for a version, oldest first, from a directory's file names. */
+export function logsToReplay(names: readonly string[], state: ManifestState): { name: string; number: number }[] {
+  return names
+    .map((name) => ({ name, number: Number(/^(\d+)\.log$/.exec(name)?.[1] ?? NaN) }))
+    .filter(({ number }) => number >= state.logNumber || (state.prevLogNumber !== 0 && number === state.prevLogNumber))
+    .sort((a, b) => a.number - b.number);
+}

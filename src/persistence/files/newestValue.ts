@@ -9,7 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scanLog } from './logFile.ts';
-import { readManifest } from './manifest.ts';
+import { logsToReplay, readManifest } from './manifest.ts';
 import { decodeHandle, parseBlock, readBlock, readFooter } from './table.ts';
 import { batchOperations } from './writeBatch.ts';
 
@@ -20,7 +20,6 @@ export interface StoredValue {
   file: string;
 }
 
-const LOG = /^(\d+)\.log$/;
 const TABLE = /^(\d+)\.(ldb|sst)$/;
 
 export async function newestValue(directory: string, key: string): Promise<StoredValue | null> {
@@ -29,10 +28,7 @@ export async function newestValue(directory: string, key: string): Promise<Store
   const { state } = readManifest(await readFile(join(directory, current)));
   const target = new TextEncoder().encode(key);
 
-  const logs = names
-    .map((name) => ({ name, number: Number(LOG.exec(name)?.[1] ?? NaN) }))
-    .filter(({ number }) => number >= state.logNumber || (state.prevLogNumber !== 0 && number === state.prevLogNumber))
-    .sort((a, b) => b.number - a.number);
+  const logs = logsToReplay(names, state).reverse(); // newest first
   for (const { name } of logs) {
     let found: StoredValue | null = null;
     for (const { data } of scanLog(await readFile(join(directory, name)), { records: true }).records) {

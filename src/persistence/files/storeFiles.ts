@@ -9,7 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scanLog } from './logFile.ts';
-import { type LiveTable, readManifest } from './manifest.ts';
+import { type LiveTable, logsToReplay, readManifest } from './manifest.ts';
 import { checkTable } from './table.ts';
 
 export interface FileProblem {
@@ -117,10 +117,7 @@ export async function checkStoreFiles(directory: string): Promise<StoreFilesRepo
   );
 
   // Every log DBImpl::Recover replays; a missing one it does not miss.
-  const logs = names
-    .map((name) => ({ name, number: Number(LOG.exec(name)?.[1] ?? NaN) }))
-    .filter(({ number }) => number >= state.logNumber || (state.prevLogNumber !== 0 && number === state.prevLogNumber))
-    .sort((a, b) => a.number - b.number);
+  const logs = logsToReplay(names, state);
   // Except one case: LevelDB creates the log a version names before recording
   // it, and deletes a log only once a synced edit has retired it. So the
   // version's own log gone while a newer log exists means that retiring edit
