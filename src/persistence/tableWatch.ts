@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileProblem } from '../errors.ts';
 import { readManifest } from './files/manifest.ts';
@@ -21,6 +21,8 @@ export class TableWatch {
   private scanning = false;
   private last = 0;
   private stopped = false;
+  /** The MANIFEST (name and size) the last scan read. */
+  private seen = '';
 
   constructor(
     private readonly directory: string,
@@ -29,14 +31,14 @@ export class TableWatch {
 
   /** Tables already checked (before LevelDB opened the store); none for a store not made yet. */
   async seed(): Promise<void> {
-    let tables;
+    let live;
     try {
-      tables = await this.liveTables();
+      live = await this.liveTables();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    for (const table of tables ?? []) this.checked.add(table.number);
+    for (const table of live?.tables ?? []) this.checked.add(table.number);
   }
 
   /** Called after writes: looks for new tables, at most every SCAN_INTERVAL_MS. */
@@ -55,7 +57,9 @@ export class TableWatch {
 
   /** Checks every live table not checked yet; resolves once done (tests wait on it). */
   async scan(): Promise<void> {
-    for (const table of (await this.liveTables()) ?? []) {
+    const live = await this.liveTables();
+    if (live === null) return;
+    for (const table of live.tables) {
       if (this.stopped || this.checked.has(table.number)) continue;
       const name = `${String(table.number).padStart(6, '0')}.ldb`;
       let problems;
@@ -71,11 +75,17 @@ export class TableWatch {
         return;
       }
     }
+    this.seen = live.seen; // every table of this MANIFEST is checked
   }
 
+  /** The live tables, or null when the MANIFEST is unchanged since the last look (or cannot be read whole). */
   private async liveTables() {
     const current = (await readFile(join(this.directory, 'CURRENT'), 'latin1')).trim();
-    const manifest = readManifest(await readFile(join(this.directory, current)));
-    return manifest.problems.length > 0 ? null : manifest.state.tables;
+    const path = join(this.directory, current);
+    const seen = `${current}:${(await stat(path)).size}`;
+    if (seen === this.seen) return null; // a long-lived MANIFEST grows to megabytes: read it only when it has changed
+    const manifest = readManifest(await readFile(path));
+    if (manifest.problems.length > 0) return null;
+    return { tables: manifest.state.tables, seen };
   }
 }
