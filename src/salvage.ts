@@ -1,13 +1,13 @@
 import { cp } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import { StorageError, StoreDamagedError, StoreLockedError } from './errors.ts';
+import { StorageError, StoreDamagedError } from './errors.ts';
 import { decode } from './persistence/codec.ts';
 import { CommitMark } from './persistence/commitMark.ts';
 import { checkStoreFiles } from './persistence/files/storeFiles.ts';
 import { COMMIT_KEY } from './persistence/keys.ts';
 import { levelReason } from './persistence/level.ts';
 import { refusePostgres } from './persistence/postgres/location.ts';
-import { canonicalPath, heldElsewhere, holdsPath, lockHolder } from './persistence/storeLock.ts';
+import { closedStorePath } from './persistence/storeLock.ts';
 import { verify } from './verify.ts';
 import type { VerifyReport } from './verify.ts';
 
@@ -31,10 +31,7 @@ export interface SalvageReport {
  */
 export async function salvage(location: string, now: Date = new Date()): Promise<SalvageReport> {
   refusePostgres(location);
-  const path = await canonicalPath(location, false);
-  if (holdsPath(path)) throw new StoreLockedError(`store ${location} is open in this process; close it before salvaging it`);
-  const holder = await lockHolder(path);
-  if (typeof holder === 'number') throw heldElsewhere(location, holder);
+  const path = await closedStorePath(location, 'salvaging');
   const files = await checkStoreFiles(path);
   if (files.kind === 'none') throw new StorageError(`no store at ${location}: the directory holds no LevelDB store`);
   const beyond = files.problems.filter((p) => !/^\d+\.log$/.test(p.file));

@@ -1,7 +1,7 @@
 import type { ActorKind } from './actors/registry.ts';
 import * as model from './connector/model.ts';
 import type { FileProblem } from './errors.ts';
-import { problemPlace, StorageError, StoreDamagedError, StoreLockedError } from './errors.ts';
+import { problemPlace, StorageError, StoreDamagedError } from './errors.ts';
 import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { decode } from './persistence/codec.ts';
@@ -11,7 +11,7 @@ import type { MarkReading } from './persistence/commitMark.ts';
 import type { RecordKind } from './persistence/records.ts';
 import { readThroughCopy } from './persistence/scratchCopy.ts';
 import { refusePostgres } from './persistence/postgres/location.ts';
-import { canonicalPath, heldElsewhere, holdsPath, lockHolder } from './persistence/storeLock.ts';
+import { closedStorePath } from './persistence/storeLock.ts';
 
 /** One thing wrong with a store: at a key, or in a file (at a byte offset, where one can be named). */
 export interface Problem {
@@ -50,10 +50,7 @@ function schemaKinds(): RecordKind<unknown>[] {
  */
 export async function verify(location: string): Promise<VerifyReport> {
   refusePostgres(location);
-  const path = await canonicalPath(location, false);
-  if (holdsPath(path)) throw new StoreLockedError(`store ${location} is open in this process; close it before verifying it`);
-  const holder = await lockHolder(path);
-  if (typeof holder === 'number') throw heldElsewhere(location, holder);
+  const path = await closedStorePath(location, 'verifying');
   let kind: 'none' | 'store';
   let mark: MarkReading;
   try {

@@ -29,7 +29,6 @@ export type MarkReading =
  */
 export class CommitMark {
   static readonly FILE = 'BUILDCOORD-COMMIT';
-  private static readonly SIZE = 48; // "buildcoord-commit " + 20 digits + " " + 8 hex + "\n"
 
   private constructor(
     /** Writes through it are durable when they return (O_DSYNC): one call, not a write and an fdatasync. */

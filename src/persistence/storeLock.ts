@@ -35,9 +35,17 @@ export function releasePath(path: string): void {
   held.delete(path);
 }
 
-/** Whether this process holds the store at a real path. */
-export function holdsPath(path: string): boolean {
-  return held.has(path);
+/**
+ * The real path of a store that no coordinator holds, in this process or
+ * another: for tools that read or mend a closed store (`doing`: what they
+ * are about to do, for the refusal).
+ */
+export async function closedStorePath(location: string, doing: string): Promise<string> {
+  const path = await canonicalPath(location, false);
+  if (held.has(path)) throw new StoreLockedError(`store ${location} is open in this process; close it before ${doing} it`);
+  const holder = await lockHolder(path);
+  if (typeof holder === 'number') throw heldElsewhere(location, holder);
+  return path;
 }
 
 /**

@@ -8,16 +8,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FileProblem } from '../../errors.ts';
 import { scanLog } from './logFile.ts';
 import { type LiveTable, logsToReplay, readManifest } from './manifest.ts';
 import { checkTable } from './table.ts';
-
-export interface FileProblem {
-  /** File name inside the directory. */
-  file: string;
-  offset?: number;
-  reason: string;
-}
 
 export interface StoreFilesReport {
   /** 'none': the directory is missing or holds no LevelDB data, so creating a store there loses nothing. 'store': it holds one. */
@@ -29,12 +23,6 @@ export interface StoreFilesReport {
   tables: number;
   logs: number;
   bytesChecked: number;
-}
-
-/** A problem as a person reads it: `000005.log at byte 65543: checksum mismatch`. */
-export function describeFileProblem(problem: FileProblem): string {
-  const at = problem.offset === undefined ? '' : ` at byte ${problem.offset}`;
-  return `${problem.file}${at}: ${problem.reason}`;
 }
 
 // LevelDB names files by number, zero-padded to at least 6 digits (db/filename.cc).

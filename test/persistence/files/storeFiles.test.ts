@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanLog } from '../../../src/persistence/files/logFile.ts';
-import { checkStoreFiles, describeFileProblem } from '../../../src/persistence/files/storeFiles.ts';
+import { describeProblem } from '../../../src/errors.ts';
+import { checkStoreFiles } from '../../../src/persistence/files/storeFiles.ts';
 import { copyStore, filesOf, fingerprint, flipFile, makeStore, type Store, scratch } from './stores.ts';
 
 const dirs = scratch('store');
@@ -96,8 +97,8 @@ describe('checkStoreFiles', () => {
     const log = logOf(dir);
     flipFile(join(dir, log), 40_000);
     const [problem] = (await checkStoreFiles(dir)).problems;
-    expect(describeFileProblem(problem!)).toMatch(new RegExp(`^${log.replace('.', '\\.')} at byte \\d+: checksum mismatch; LevelDB would silently drop it`));
-    expect(describeFileProblem({ file: 'CURRENT', reason: 'missing' })).toBe('CURRENT: missing');
+    expect(describeProblem(problem!)).toMatch(new RegExp(`^${log.replace('.', '\\.')} at byte \\d+: checksum mismatch; LevelDB would silently drop it`));
+    expect(describeProblem({ file: 'CURRENT', reason: 'missing' })).toBe('CURRENT: missing');
   });
 
   it('never changes a file: names and every byte are the same after checking', async () => {
