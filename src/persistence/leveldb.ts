@@ -88,7 +88,7 @@ export class LevelDBBackend extends LevelBackend {
     if (checked.kind === 'none' && !create) throw new StorageError(`no store at ${this.location}: the directory holds no LevelDB store`);
     if (checked.kind === 'none' && checked.mark.state === 'missing') await CommitMark.create(path, 0);
     const watch = new TableWatch(path, (problems) => this.damaged(problems));
-    await watch.seed(); // the tables just checked; those LevelDB writes from here on are checked as they appear
+    watch.seed(checked.tables); // those LevelDB writes from here on are checked as they appear
 
     this.db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {

@@ -11,6 +11,8 @@ export interface OpenCheck {
   /** 'none': nothing there yet, so a new store may be made; 'store': a store to open. */
   kind: 'none' | 'store';
   mark: MarkReading;
+  /** The numbers of the table files checked. */
+  tables: number[];
 }
 
 /**
@@ -30,13 +32,14 @@ export async function checkBeforeOpen(directory: string, location: string): Prom
     if (mark.state === 'ok' && mark.sequence > 0) {
       throw new StoreDamagedError(location, [{ file: 'CURRENT', reason: `the store's files are gone, but its commit mark says ${mark.sequence} writes were acknowledged` }]);
     }
-    return { kind: 'none', mark };
+    return { kind: 'none', mark, tables: [] };
   }
-  const newest = await newestValue(directory, COMMIT_KEY);
+  const live = files.live!; // whole files, so the version was read
+  const newest = await newestValue(directory, COMMIT_KEY, live);
   const sequence = newest?.value == null ? 0 : decodeStored<number>(COMMIT_KEY, newest.value);
   const problem = markProblem(sequence, mark, newest === null ? 'the store' : newest.file);
   if (problem !== null) throw new StoreDamagedError(location, [problem]);
-  return { kind: 'store', mark };
+  return { kind: 'store', mark, tables: live.state.tables.map((table) => table.number) };
 }
 
 /**

@@ -29,16 +29,9 @@ export class TableWatch {
     private readonly onDamage: (problems: FileProblem[]) => void,
   ) {}
 
-  /** Tables already checked (before LevelDB opened the store); none for a store not made yet. */
-  async seed(): Promise<void> {
-    let live;
-    try {
-      live = await this.liveTables();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    for (const table of live?.tables ?? []) this.checked.add(table.number);
+  /** Tables already checked (before LevelDB opened the store). */
+  seed(tables: readonly number[]): void {
+    for (const number of tables) this.checked.add(number);
   }
 
   /** Called after writes: looks for new tables, at most every SCAN_INTERVAL_MS. */

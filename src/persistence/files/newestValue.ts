@@ -4,12 +4,13 @@
  * from the live tables (the entry with the highest sequence number). Lets
  * a store's newest commit be compared with its commit mark before LevelDB
  * recovers the log, and so drops, for good, whatever it cannot read.
- * Run after checkStoreFiles found the files whole.
+ * Given the version checkStoreFiles read, once it found the files whole.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scanLog } from './logFile.ts';
-import { logsToReplay, readManifest } from './manifest.ts';
+import { logsToReplay } from './manifest.ts';
+import type { LiveVersion } from './storeFiles.ts';
 import { decodeHandle, parseBlock, readBlock, readFooter } from './table.ts';
 import { batchOperations } from './writeBatch.ts';
 
@@ -22,10 +23,7 @@ export interface StoredValue {
 
 const TABLE = /^(\d+)\.(ldb|sst)$/;
 
-export async function newestValue(directory: string, key: string): Promise<StoredValue | null> {
-  const names = await readdir(directory);
-  const current = (await readFile(join(directory, 'CURRENT'), 'latin1')).trim();
-  const { state } = readManifest(await readFile(join(directory, current)));
+export async function newestValue(directory: string, key: string, { state, names }: LiveVersion): Promise<StoredValue | null> {
   const target = new TextEncoder().encode(key);
 
   const logs = logsToReplay(names, state).reverse(); // newest first

@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileProblem } from '../../errors.ts';
 import { scanLog } from './logFile.ts';
-import { type LiveTable, logsToReplay, readManifest } from './manifest.ts';
+import { type LiveTable, logsToReplay, type ManifestState, readManifest } from './manifest.ts';
 import { checkTable } from './table.ts';
 
 export interface StoreFilesReport {
@@ -23,6 +23,13 @@ export interface StoreFilesReport {
   tables: number;
   logs: number;
   bytesChecked: number;
+  /** The version read and the directory's file names, when the files are whole: what a reader of the same store needs next. */
+  live?: LiveVersion;
+}
+
+export interface LiveVersion {
+  state: ManifestState;
+  names: string[];
 }
 
 // LevelDB names files by number, zero-padded to at least 6 digits (db/filename.cc).
@@ -125,6 +132,7 @@ export async function checkStoreFiles(directory: string): Promise<StoreFilesRepo
   }
 
   report.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.offset ?? 0) - (b.offset ?? 0)));
+  if (report.problems.length === 0) report.live = { state, names };
   return report;
 }
 

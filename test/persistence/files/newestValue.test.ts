@@ -3,10 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newestValue } from '../../../src/persistence/files/newestValue.ts';
+import { newestValue as readNewest } from '../../../src/persistence/files/newestValue.ts';
+import { checkStoreFiles } from '../../../src/persistence/files/storeFiles.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'buildcoord-newest-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+/** The newest value, read as the open check does: after checkStoreFiles found the files whole. */
+const newestValue = async (location: string, key: string) => {
+  const { live, problems } = await checkStoreFiles(location);
+  expect(problems).toEqual([]);
+  return readNewest(location, key, live!);
+};
 const text = (value: Uint8Array | null | undefined) => (value == null ? value : new TextDecoder().decode(value));
 const open = async (location: string) => {
   const db = new ClassicLevel<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
