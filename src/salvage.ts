@@ -38,7 +38,9 @@ export async function salvage(location: string, now: Date = new Date()): Promise
   if (beyond.length > 0) throw new StoreDamagedError(location, beyond, { advice: 'Salvage mends only the write-ahead log and the commit mark: restore this store from a backup.' });
 
   const evidence = `${path}.damaged-${now.toISOString().replace(/[:.]/g, '-')}`;
-  await cp(path, evidence, { recursive: true, errorOnExist: true, force: false });
+  await cp(path, evidence, { recursive: true, errorOnExist: true, force: false }).catch((error: unknown) => {
+    throw new StorageError(`cannot keep a copy of ${location} at ${evidence} before salvaging it, so nothing was changed: ${levelReason(error)}`, { cause: error });
+  });
 
   const db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view', createIfMissing: false });
   let sequence: number;
@@ -51,6 +53,8 @@ export async function salvage(location: string, now: Date = new Date()): Promise
   } finally {
     await db.close().catch(() => {});
   }
-  await CommitMark.create(path, sequence);
+  await CommitMark.create(path, sequence).catch((error: unknown) => {
+    throw new StorageError(`cannot reset the commit mark of ${location} (the damaged store is kept at ${evidence}): ${levelReason(error)}`, { cause: error });
+  });
   return { evidence, sequence, report: await verify(path) };
 }

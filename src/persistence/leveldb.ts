@@ -74,7 +74,7 @@ export class LevelDBBackend extends LevelBackend {
       await this.openStore(path, create);
     } catch (error) {
       releasePath(path);
-      throw error;
+      throw this.openError(error);
     }
     this.path = path;
     this.closing = false;
@@ -110,8 +110,13 @@ export class LevelDBBackend extends LevelBackend {
       watch.poke(); // recovery may have written a table from the log
     } catch (error) {
       await this.db.close().catch(() => {});
-      throw error instanceof StorageError ? error : new StorageError(`cannot open store ${this.location}: ${levelReason(error)}`, { cause: error });
+      throw error;
     }
+  }
+
+  /** A failure to open as a StorageError that says why (a full disk making the mark, say), whatever threw it. */
+  private openError(error: unknown): StorageError {
+    return error instanceof StorageError ? error : new StorageError(`cannot open store ${this.location}: ${levelReason(error)}`, { cause: error });
   }
 
   override async write(batch: WriteBatch, options: { sync: boolean }): Promise<void> {
@@ -138,11 +143,6 @@ export class LevelDBBackend extends LevelBackend {
   /** The sequence entry the last write carried: for tools that copy writes byte for byte. */
   lastStamp(): [string, Uint8Array] {
     return [COMMIT_KEY, encode(this.sequence)];
-  }
-
-  /** Whether the store is taking writes (false while it recovers from a failed one). */
-  get healthy(): boolean {
-    return this.failure === null;
   }
 
   /** Queues a mark write for the newest durable sequence, if the mark is behind it. */
@@ -197,7 +197,7 @@ export class LevelDBBackend extends LevelBackend {
         this.failure = null;
         return;
       } catch (error) {
-        this.failure = error instanceof StorageError ? error : new StorageError(levelReason(error), { cause: error });
+        this.failure = this.openError(error);
         if (error instanceof StoreDamagedError) return; // no retry mends that
       }
       await new Promise<void>((resolve) => {

@@ -98,3 +98,17 @@ describe.skipIf(mountable !== null)('a read-only file system [leveldb, tmpfs]', 
     }
   });
 });
+
+describe.skipIf(mountable !== null)('a new store on a full disk [leveldb, tmpfs]', () => {
+  it('is a StorageError that says the disk is full, not a raw Node error', async () => {
+    const mount = mountTmpfs('1m');
+    try {
+      execFileSync('sh', ['-c', `dd if=/dev/zero of=${join(mount, 'filler')} bs=4k 2>/dev/null || true`]);
+      const refused = await openCoordinator({ location: join(mount, 'store') }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(StorageError);
+      expect((refused as Error).message).toMatch(/no space left on device/i);
+    } finally {
+      unmount(mount);
+    }
+  });
+});
