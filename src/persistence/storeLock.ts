@@ -1,6 +1,6 @@
 import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StoreLockedError } from '../errors.ts';
+import { StorageError, StoreLockedError } from '../errors.ts';
 
 /**
  * One store, one open, however its path is spelled. LevelDB's LOCK file is
@@ -42,6 +42,8 @@ export function releasePath(path: string): void {
  */
 export async function closedStorePath(location: string, doing: string): Promise<string> {
   const path = await canonicalPath(location, false);
+  const found = await stat(path).catch(() => null);
+  if (found !== null && !found.isDirectory()) throw new StorageError(`no store at ${location}: not a directory`);
   if (held.has(path)) throw new StoreLockedError(`store ${location} is open in this process; close it before ${doing} it`);
   const holder = await lockHolder(path);
   if (typeof holder === 'number') throw heldElsewhere(location, holder);

@@ -74,3 +74,15 @@ describe('verify [leveldb]', () => {
     await expect(verify(join(root, 'no', 'such', 'dir'))).rejects.toThrow(/cannot open store/);
   });
 });
+
+describe('a location that is a file, not a directory [leveldb]', () => {
+  it('verify, salvage and openCoordinator refuse it with a StorageError', async () => {
+    const { salvage, StorageError } = await import('../../src/api.ts');
+    const file = join(root, 'a-file');
+    (await import('node:fs')).writeFileSync(file, 'not a store');
+    for (const call of [() => verify(file), () => salvage(file), () => openCoordinator({ location: file })]) {
+      const refused = await call().catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(StorageError);
+    }
+  });
+});
