@@ -1,5 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { CommitQueue } from './actors/commitQueue.ts';
+import { SharedCommitQueue } from './actors/sharedQueue.ts';
 import { ActorRegistry } from './actors/registry.ts';
 import type { Counters } from './actors/transaction.ts';
 import { Connector } from './connector/connector.ts';
@@ -12,6 +13,7 @@ import { levelDBBackend } from './persistence/leveldb.ts';
 import { memoryBackend } from './persistence/memory.ts';
 import { refusePostgres } from './persistence/postgres/location.ts';
 import { decodeStored } from './persistence/codec.ts';
+import { isShared, VersionSource } from './persistence/shared.ts';
 import { COUNTERS, counterKind } from './persistence/keys.ts';
 import { StoreReader } from './persistence/records.ts';
 import * as v from './validate.ts';
@@ -51,6 +53,7 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
   const backend = o.backend ?? (o.location === undefined ? memoryBackend() : levelDBBackend(o.location));
   await backend.open();
   try {
+    if (isShared(backend)) return new Coordinator(backend, new VersionSource(backend, await backend.newWriter()), o);
     const counters: Counters = new Map();
     for (const [key, bytes] of await backend.entries(prefixRange(COUNTERS))) {
       counters.set(counterKind(key), decodeStored<number>(key, bytes));
@@ -64,7 +67,7 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
 
 export class Coordinator {
   private readonly registry: ActorRegistry;
-  private readonly queue: CommitQueue;
+  private readonly queue: CommitQueue | SharedCommitQueue;
   private readonly core: Core;
   private readonly reader: StoreReader;
   private closed = false;
@@ -72,12 +75,19 @@ export class Coordinator {
   /** @internal use openCoordinator */
   constructor(
     private readonly backend: Backend,
-    counters: Counters,
+    ids: Counters | VersionSource,
     options: ParsedOptions,
   ) {
     this.registry = new ActorRegistry(backend, { maxLiveActors: options.maxLiveActors, inspect: options.inspect });
-    const reader = (this.reader = new StoreReader(backend, (key) => this.registry.durableRecord(key)));
-    this.queue = new CommitQueue(backend, reader, this.registry, counters, options.durability === 'sync');
+    if (ids instanceof VersionSource && isShared(backend)) {
+      // Other coordinators write this store: reads go to it, never to our actors' copies.
+      const reader = (this.reader = new StoreReader(backend));
+      this.queue = new SharedCommitQueue(backend, reader, this.registry, ids);
+    } else {
+      const reader = (this.reader = new StoreReader(backend, (key) => this.registry.durableRecord(key)));
+      this.queue = new CommitQueue(backend, reader, this.registry, ids as Counters, options.durability === 'sync');
+    }
+    const reader = this.reader;
     const now = () => new Date(v.date(options.now(), 'now()'));
     this.core = { run: (command, warm) => this.queue.run(command, warm), reader, now };
   }

@@ -5,7 +5,7 @@ import { encode } from '../persistence/codec.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { ActorKind, ActorRegistry, Effect } from './registry.ts';
 import { DELETED, Transaction } from './transaction.ts';
-import type { Counters, Layer } from './transaction.ts';
+import type { Counters, Layer, Layered } from './transaction.ts';
 
 /** A command: decides against a transaction, throws a CoordinatorError to refuse. */
 export type Command<T> = (tx: Transaction) => Promise<T>;
@@ -16,7 +16,7 @@ export interface Warm {
   ids: readonly number[];
 }
 
-interface Call {
+export interface Call {
   command: Command<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -31,7 +31,7 @@ interface Answer {
 }
 
 /** The writes of consecutive commands, made durable in one store write. */
-class Group {
+class Group implements Layered {
   readonly writes: Layer = new Map();
   readonly effects: Effect[] = [];
   readonly answers: Answer[] = [];
@@ -127,8 +127,7 @@ export class CommitQueue {
     }
   }
 
-  private readonly layers = (): Layer[] =>
-    this.flushing === null ? [this.open.writes] : [this.open.writes, this.flushing.writes];
+  private readonly layers = (): Group[] => (this.flushing === null ? [this.open] : [this.open, this.flushing]);
 
   private join(tx: Transaction): void {
     for (const [key, value] of tx.writes) this.open.writes.set(key, value);

@@ -1,6 +1,8 @@
 import { createActor } from 'xstate';
 import type { Actor, AnyMachineSnapshot, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import type { Backend } from '../persistence/backend.ts';
+import { isShared } from '../persistence/shared.ts';
+import type { Version } from '../persistence/shared.ts';
 import { decodeStored } from '../persistence/codec.ts';
 import { recordKey } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
@@ -31,6 +33,9 @@ export class Hosted {
   /** What the store holds for it: the record of its actor's (durable) snapshot. */
   record: PersistedActor | null = null;
   pending: AnyMachineSnapshot | null = null;
+  /** On a shared store: the version of the stored record, and the version `pending` will be written at. */
+  version: Version | null = null;
+  pendingVersion: Version | null = null;
   pins = 0;
   /** Its record's key in the store, which also names it in the registry. */
   readonly key: string;
@@ -65,6 +70,8 @@ export interface Effect {
   /** The snapshot the command decided it leads to, and the record written for it. */
   next: AnyMachineSnapshot;
   record: PersistedActor;
+  /** On a shared store: the version the record is written at. */
+  version?: Version;
 }
 
 /**
@@ -99,7 +106,7 @@ export class ActorRegistry {
       this.live.set(key, known);
       return known;
     }
-    await (this.loading.get(key) ?? this.fetch(kind, id, key));
+    await (this.loading.get(key) ?? this.fetch(kind, [id]));
     return this.live.get(key) ?? null;
   }
 
@@ -115,24 +122,40 @@ export class ActorRegistry {
 
   /** Starts rehydrating actors a queued command will need, so its turn does not wait on the store. */
   prefetch(kind: ActorKind, ids: readonly number[]): void {
-    for (const id of ids) {
+    const missing = ids.filter((id) => {
       const key = recordKey(kind.name, id);
-      if (!this.live.has(key) && !this.loading.has(key)) this.fetch(kind, id, key).catch(() => {}); // its command reads again
-    }
+      return !this.live.has(key) && !this.loading.has(key);
+    });
+    if (missing.length > 0) this.fetch(kind, missing).catch(() => {}); // its command reads again
   }
 
   /**
-   * Reads an actor's snapshot and hosts it. Not live means nothing pending,
-   * so the store has its newest state; and nothing can change it while the
-   * read is in flight, since a command must load it first and so waits here.
+   * Reads actors' snapshots and hosts them (one read for all, on a shared
+   * store). Not live means nothing pending, so the store has their newest
+   * state; and no command of ours can change one while the read is in
+   * flight, since it must load it first and so waits here.
    */
-  private fetch(kind: ActorKind, id: number, key: string): Promise<void> {
-    const read = this.backend.get(key).then(
-      (bytes) => {
+  private fetch(kind: ActorKind, ids: readonly number[]): Promise<void> {
+    const keys = ids.map((id) => recordKey(kind.name, id));
+    const backend = this.backend;
+    let stored: (i: number) => Promise<{ bytes: Uint8Array; version: Version | null } | undefined>;
+    if (isShared(backend)) {
+      const all = backend.getVersioned(keys);
+      stored = (i) => all.then((found) => found[i]);
+    } else {
+      stored = (i) => backend.get(keys[i]!).then((bytes) => (bytes === undefined ? undefined : { bytes, version: null }));
+    }
+    return Promise.all(ids.map((id, i) => this.host(kind, id, keys[i]!, stored(i)))).then(() => {});
+  }
+
+  private host(kind: ActorKind, id: number, key: string, stored: Promise<{ bytes: Uint8Array; version: Version | null } | undefined>): Promise<void> {
+    const read = stored.then(
+      (found) => {
         this.loading.delete(key);
-        if (bytes === undefined || this.live.has(key)) return;
+        if (found === undefined || this.live.has(key)) return;
         const hosted = new Hosted(kind, id);
-        hosted.record = decodeStored<PersistedActor>(key, bytes);
+        hosted.record = decodeStored<PersistedActor>(key, found.bytes);
+        hosted.version = found.version;
         hosted.actor = this.start(hosted, { snapshot: hosted.record });
         this.live.set(key, hosted);
       },
@@ -167,10 +190,14 @@ export class ActorRegistry {
    * its turn each actor still answers commands with its pending snapshot.
    */
   async apply(effects: readonly Effect[]): Promise<void> {
-    for (const effect of effects) effect.hosted.record = effect.record;
+    for (const effect of effects) {
+      effect.hosted.record = effect.record;
+      effect.hosted.version = effect.version ?? null;
+    }
     for (let i = 0; i < effects.length; i++) {
       if (due(i)) await breathe();
       const { hosted, event, next } = effects[i]!;
+      if (this.live.get(hosted.key) !== hosted) continue; // evicted (a shared store's stale copy): the next load reads the store
       if (event === null) {
         hosted.actor = adopt(hosted.input, next, () => this.start(hosted, { input: hosted.input }));
         hosted.input = undefined;
@@ -196,11 +223,15 @@ export class ActorRegistry {
    * each from what the store really holds.
    */
   discard(effects: readonly Effect[]): void {
-    for (const { hosted } of effects) {
-      hosted.pending = null;
-      hosted.pins = 0;
-      this.evict(hosted);
-    }
+    for (const { hosted } of effects) this.drop(hosted);
+  }
+
+  /** Forgets actors a shared store has since changed: the next command reads them again. */
+  drop(hosted: Hosted): void {
+    hosted.pending = null;
+    hosted.pendingVersion = null;
+    hosted.pins = 0;
+    this.evict(hosted);
   }
 
   pin(hosted: Hosted): void {
@@ -211,6 +242,7 @@ export class ActorRegistry {
     if (--hosted.pins > 0) return;
     hosted.pins = 0;
     hosted.pending = null;
+    hosted.pendingVersion = null;
     if (hosted.actor !== null && hosted.actor.getSnapshot().value === 'complete') this.evict(hosted);
   }
 

@@ -1,6 +1,9 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { KeyRange } from '../persistence/backend.ts';
+import { decodeStored } from '../persistence/codec.ts';
 import { counterKey, recordKey } from '../persistence/keys.ts';
+import type { SharedBackend, Version } from '../persistence/shared.ts';
+import { ReadSet } from './readSet.ts';
 import { nextSnapshot, persistedSnapshot } from './step.ts';
 import type { Reader, RecordKind } from '../persistence/records.ts';
 import type { ActorKind, ActorRegistry, Effect, Hosted, PersistedActor } from './registry.ts';
@@ -12,6 +15,19 @@ export type Layer = Map<string, unknown>;
 /** The id counters, one per kind, always ahead of every id in the store. */
 export type Counters = Map<string, number>;
 
+/** Writes of earlier commands, not yet durable; on a shared store, with the version each key was written at. */
+export interface Layered {
+  readonly writes: Layer;
+  readonly versions?: ReadonlyMap<string, Version>;
+}
+
+/** A command on a shared store: its reads are recorded, to be checked at commit; ids come from the store. */
+export interface SharedContext {
+  readonly backend: SharedBackend;
+  /** The version this command's writes carry. */
+  readonly version: Version;
+}
+
 /**
  * One command's view and writes. Reads see this command's own writes, then
  * the writes of earlier commands not yet durable (`layers`, newest first),
@@ -21,51 +37,82 @@ export type Counters = Map<string, number>;
 export class Transaction implements Reader {
   readonly writes: Layer = new Map();
   readonly effects: Effect[] = [];
+  /** On a shared store: what this command read, with the versions seen. */
+  readonly reads: ReadSet | null;
+  /** Every actor this command loaded or created. */
+  readonly loaded = new Set<Hosted>();
   private readonly decided = new Map<Hosted, AnyMachineSnapshot>();
-  private readonly loaded = new Set<Hosted>();
   private readonly created: Hosted[] = [];
 
   constructor(
     private readonly store: Reader,
-    private readonly layers: () => Layer[],
+    private readonly layers: () => readonly Layered[],
     private readonly registry: ActorRegistry,
     private readonly counters: Counters,
-  ) {}
+    private readonly shared: SharedContext | null = null,
+  ) {
+    this.reads = shared === null ? null : new ReadSet();
+  }
+
+  /** The version this command's writes carry on a shared store. */
+  get version(): Version | undefined {
+    return this.shared?.version;
+  }
 
   // --- reads -------------------------------------------------------------
 
   async get<T>(key: string): Promise<T | undefined> {
-    for (const layer of this.allLayers()) {
-      if (layer.has(key)) {
-        const value = layer.get(key);
-        return value === DELETED ? undefined : (value as T);
-      }
-    }
-    return this.store.get<T>(key);
+    return (await this.getMany<T>([key]))[0];
   }
 
+  /** Each key from this command's writes, else the newest layer that has it, else the store (one read for all). */
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
-    return Promise.all(keys.map((key) => this.get<T>(key)));
+    const values: (T | undefined)[] = new Array(keys.length);
+    const missing: number[] = [];
+    keys.forEach((key, i) => {
+      if (this.writes.has(key)) return void (values[i] = present<T>(this.writes.get(key)));
+      for (const layer of this.layers()) {
+        if (!layer.writes.has(key)) continue;
+        this.reads?.point(key, layer.versions!.get(key)!);
+        return void (values[i] = present<T>(layer.writes.get(key)));
+      }
+      missing.push(i);
+    });
+    if (missing.length === 0) return values;
+    const wanted = missing.map((i) => keys[i]!);
+    if (this.shared === null) {
+      const found = await this.store.getMany<T>(wanted);
+      missing.forEach((i, n) => (values[i] = found[n]));
+      return values;
+    }
+    const found = await this.shared.backend.getVersioned(wanted);
+    missing.forEach((i, n) => {
+      const entry = found[n];
+      this.reads!.point(keys[i]!, entry?.version ?? null);
+      values[i] = entry === undefined ? undefined : decodeStored<T>(keys[i]!, entry.bytes);
+    });
+    return values;
   }
 
   async keys(range: KeyRange): Promise<string[]> {
-    const overlay = new Map<string, boolean>(); // key -> present
-    for (const layer of this.allLayers().reverse()) {
-      for (const [key, value] of layer) {
-        if (key >= range.gte && key < range.lt) overlay.set(key, value !== DELETED);
-      }
-    }
+    const unlimited = range.limit === undefined || range.limit < 0;
+    const own = overlayIn([this], range);
+    const removed = [...own.values()].filter((present) => !present).length;
+    // What the layers and the store hold (recorded, on a shared store), then this command's own writes.
+    const seen = await this.layeredKeys(unlimited ? range : { ...range, limit: range.limit! + removed });
+    this.reads?.range(range.gte, range.lt, seen, unlimited ? undefined : range.limit! + removed, range.reverse === true);
+    if (own.size === 0) return seen;
+    const merged = mergeOverlay(seen, own, range.reverse === true);
+    return unlimited ? merged : merged.slice(0, range.limit);
+  }
+
+  private async layeredKeys(range: KeyRange): Promise<string[]> {
+    const overlay = overlayIn(this.layers(), range);
     if (overlay.size === 0) return this.store.keys(range);
     const removed = [...overlay.values()].filter((present) => !present).length;
     const limit = range.limit === undefined || range.limit < 0 ? undefined : range.limit + removed;
-    const merged = new Set(await this.store.keys({ ...range, limit }));
-    for (const [key, present] of overlay) {
-      if (present) merged.add(key);
-      else merged.delete(key);
-    }
-    const sorted = [...merged].sort();
-    if (range.reverse) sorted.reverse();
-    return range.limit === undefined || range.limit < 0 ? sorted : sorted.slice(0, range.limit);
+    const merged = mergeOverlay(await this.store.keys({ ...range, limit }), overlay, range.reverse === true);
+    return limit === undefined ? merged : merged.slice(0, range.limit);
   }
 
   // --- writes ------------------------------------------------------------
@@ -97,11 +144,20 @@ export class Transaction implements Reader {
   }
 
   /** The next id of a kind. Ids are never reused, even if this command is refused. */
-  allocateId(kind: string): number {
-    const id = (this.counters.get(kind) ?? 0) + 1;
-    this.counters.set(kind, id);
-    this.put(counterKey(kind), id);
-    return id;
+  async allocateId(kind: string): Promise<number> {
+    return (await this.allocateIds(kind, 1))[0]!;
+  }
+
+  /** `count` new ids of a kind, increasing. */
+  async allocateIds(kind: string, count: number): Promise<number[]> {
+    if (this.shared !== null) return count === 0 ? [] : this.shared.backend.nextIds(kind, count);
+    const first = (this.counters.get(kind) ?? 0) + 1;
+    const ids = Array.from({ length: count }, (_, i) => first + i);
+    if (count > 0) {
+      this.counters.set(kind, first + count - 1);
+      this.put(counterKey(kind), first + count - 1);
+    }
+    return ids;
   }
 
   // --- actors ------------------------------------------------------------
@@ -109,6 +165,8 @@ export class Transaction implements Reader {
   /** The actor for an id (loaded or rehydrated), or null if none exists. */
   async actor(kind: ActorKind, id: number): Promise<Hosted | null> {
     const hosted = await this.registry.load(kind, id);
+    // The state this command decides on is the actor's; so is the version it must still have at commit.
+    this.reads?.point(recordKey(kind.name, id), hosted === null ? null : (hosted.pendingVersion ?? hosted.version));
     if (hosted !== null && !this.loaded.has(hosted)) {
       this.loaded.add(hosted);
       this.registry.pin(hosted);
@@ -153,7 +211,11 @@ export class Transaction implements Reader {
 
   /** Hands the decided states to their actors as pending; called once the command succeeded. */
   commit(): void {
-    for (const [hosted, snapshot] of this.decided) hosted.pending = snapshot;
+    const version = this.shared?.version ?? null;
+    for (const [hosted, snapshot] of this.decided) {
+      hosted.pending = snapshot;
+      hosted.pendingVersion = version;
+    }
     for (const { hosted } of this.effects) this.registry.pin(hosted); // released as each is applied
     this.release();
   }
@@ -174,12 +236,35 @@ export class Transaction implements Reader {
     // A live snapshot has the value and context that index entries are made of.
     const persisted = persistedSnapshot(kind.machine, next) as PersistedActor;
     this.decided.set(hosted, next);
-    this.effects.push({ hosted, event, next, record: persisted });
+    this.effects.push({ hosted, event, next, record: persisted, version: this.shared?.version });
     const stale = previous === null ? [] : kind.indexes(previous as unknown as PersistedActor);
     this.putIndexed(recordKey(kind.name, hosted.id), persisted, kind.indexes(persisted), stale);
   }
 
-  private allLayers(): Layer[] {
-    return [this.writes, ...this.layers()];
+}
+
+function present<T>(value: unknown): T | undefined {
+  return value === DELETED ? undefined : (value as T);
+}
+
+/** Keys the layers write inside a range: key -> present (the newest layer wins). */
+function overlayIn(layers: readonly Layered[], range: KeyRange): Map<string, boolean> {
+  const overlay = new Map<string, boolean>();
+  for (let i = layers.length - 1; i >= 0; i--) {
+    for (const [key, value] of layers[i]!.writes) {
+      if (key >= range.gte && key < range.lt) overlay.set(key, value !== DELETED);
+    }
   }
+  return overlay;
+}
+
+/** Stored keys with an overlay's additions and deletions, in range order. */
+function mergeOverlay(stored: readonly string[], overlay: ReadonlyMap<string, boolean>, reverse: boolean): string[] {
+  const merged = new Set(stored);
+  for (const [key, present] of overlay) {
+    if (present) merged.add(key);
+    else merged.delete(key);
+  }
+  const sorted = [...merged].sort();
+  return reverse ? sorted.reverse() : sorted;
 }

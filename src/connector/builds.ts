@@ -30,7 +30,7 @@ export class BuildsComponent {
     const now = this.core.now().getTime();
     return this.core.run(async (tx) => {
       if ((await readRecord(tx, buildRequests, brid)) === undefined) throw new InvalidArgumentError(`build request ${brid} does not exist`);
-      const bid = tx.allocateId(builds.name);
+      const bid = await tx.allocateId(builds.name);
       tx.putRecord(builds, bid, { bid, number, brid, start_time: now, finish_time: null });
       return bid;
     });

@@ -46,15 +46,16 @@ export class BuildsetsComponent {
       if ((await readRecord(tx, sourceStampSets, sourcestampsetid)) === undefined) {
         throw new InvalidArgumentError(`sourcestampset ${sourcestampsetid} does not exist`);
       }
-      const bsid = tx.allocateId(buildsets.name);
+      const bsid = await tx.allocateId(buildsets.name);
       tx.putRecord(buildsets, bsid, {
         bsid, external_idstring, reason, sourcestampsetid, submitted_at: submittedAt,
         complete: false, complete_at: null, results: -1, properties,
       });
       const brids: Record<string, number> = {};
+      const ids = await tx.allocateIds(buildRequests.name, builderNames.length);
       for (const [i, buildername] of builderNames.entries()) {
         if (due(i)) await breathe();
-        const brid = tx.allocateId(buildRequests.name);
+        const brid = ids[i]!;
         tx.spawn(buildRequests, brid, { brid, buildsetid: bsid, buildername, priority: 0, submittedAt });
         brids[buildername] = brid;
       }

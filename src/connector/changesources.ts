@@ -21,7 +21,7 @@ export class ChangeSourcesComponent {
     return this.core.run(async (tx) => {
       const known = await firstIdUnder(tx, changeSourceIndex.name(name));
       if (known !== undefined) return known;
-      const id = tx.allocateId(changeSources.name);
+      const id = await tx.allocateId(changeSources.name);
       tx.spawn(changeSources, id, { id, name });
       return id;
     });

@@ -21,7 +21,7 @@ export class MastersComponent {
     return this.core.run(async (tx) => {
       const known = await firstIdUnder(tx, masterIndex.name(name));
       if (known !== undefined) return known;
-      const id = tx.allocateId(masters.name);
+      const id = await tx.allocateId(masters.name);
       tx.putRecord(masters, id, { id, name, active: false, last_active: now });
       return id;
     });

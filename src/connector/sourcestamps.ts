@@ -52,7 +52,7 @@ export class SourceStampsComponent {
         if (due(i)) await breathe();
         if ((await readRecord(tx, changes, changeid)) === undefined) throw new InvalidArgumentError(`change ${changeid} does not exist`);
       }
-      const ssid = tx.allocateId(sourceStamps.name);
+      const ssid = await tx.allocateId(sourceStamps.name);
       tx.putRecord(sourceStamps, ssid, { ssid, ...stamp });
       return ssid;
     });

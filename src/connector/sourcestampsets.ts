@@ -8,7 +8,7 @@ export class SourceStampSetsComponent {
   /** Adds a new, empty source stamp set; resolves to its id. */
   async addSourceStampSet(): Promise<number> {
     return this.core.run(async (tx) => {
-      const id = tx.allocateId(sourceStampSets.name);
+      const id = await tx.allocateId(sourceStampSets.name);
       tx.putRecord(sourceStampSets, id, { id });
       return id;
     });

@@ -18,7 +18,7 @@ export class StateComponent {
     return this.core.run(async (tx) => {
       const known = await firstIdUnder(tx, objectIndex.name(name, class_name));
       if (known !== undefined) return known;
-      const id = tx.allocateId(objects.name);
+      const id = await tx.allocateId(objects.name);
       tx.putRecord(objects, id, { id, name, class_name });
       return id;
     });
@@ -43,7 +43,7 @@ export class StateComponent {
     await this.core.run(async (tx) => {
       if ((await readRecord(tx, objects, objectid)) === undefined) throw new InvalidArgumentError(`object ${objectid} does not exist`);
       const previous = await stateOf(tx, objectid, name);
-      const id = previous?.id ?? tx.allocateId(states.name);
+      const id = previous?.id ?? (await tx.allocateId(states.name));
       tx.putRecord(states, id, { id, objectid, name, value: json }, previous);
     });
   }

@@ -42,9 +42,9 @@ export class UsersComponent {
       const attrId = await firstIdUnder(tx, userAttrIndex.value(attr_type, attr_data));
       if (attrId !== undefined) return (await readRecord(tx, userAttrs, attrId))!.uid;
       await refuseTaken(tx, 'identifier', identifier, userIndex.identifier(identifier));
-      const uid = tx.allocateId(users.name);
+      const uid = await tx.allocateId(users.name);
       tx.putRecord(users, uid, { uid, identifier, bb_username: null, bb_password: null });
-      const id = tx.allocateId(userAttrs.name);
+      const id = await tx.allocateId(userAttrs.name);
       tx.putRecord(userAttrs, id, { id, uid, attr_type, attr_data });
       return uid;
     });
@@ -107,7 +107,7 @@ export class UsersComponent {
           throw new InvalidArgumentError(`${v.clip(attr_type)} ${v.quote(attr_data!)} already belongs to user ${owner}`);
         }
         const previous = attrId === undefined ? undefined : await readRecord(tx, userAttrs, attrId);
-        const id = attrId ?? tx.allocateId(userAttrs.name);
+        const id = attrId ?? (await tx.allocateId(userAttrs.name));
         tx.putRecord(userAttrs, id, { id, uid, attr_type, attr_data: attr_data! }, previous);
       }
     });

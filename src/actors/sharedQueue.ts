@@ -1,0 +1,217 @@
+import { ClosedError, StorageError } from '../errors.ts';
+import { encode } from '../persistence/codec.ts';
+import type { Reader } from '../persistence/records.ts';
+import type { SharedBackend, Version, VersionSource } from '../persistence/shared.ts';
+import { breathe, due } from './breathe.ts';
+import type { Call, Command, Warm } from './commitQueue.ts';
+import { stillHolding } from './readSet.ts';
+import type { ActorRegistry } from './registry.ts';
+import { DELETED, Transaction } from './transaction.ts';
+import type { Layer, Layered } from './transaction.ts';
+
+/** A decided command waiting for its group's commit. */
+interface Entry {
+  call: Call;
+  tx: Transaction;
+  ok: boolean;
+  value: unknown;
+}
+
+/** Consecutive decisions, checked and committed in one transaction. */
+class Group implements Layered {
+  readonly writes: Layer = new Map();
+  readonly versions = new Map<string, Version>();
+  readonly entries: Entry[] = [];
+}
+
+/** How often one call is decided again before it gives up. */
+const MAX_ATTEMPTS = 50;
+
+/**
+ * The commit queue of a store that other coordinators write too. Commands
+ * are decided one at a time, as on a store of our own, on cached actors and
+ * other commands' undurable writes; but a cache can be stale here, so every
+ * decision (a refusal and a read-only answer too) records what it read. A
+ * group commits in one serializable transaction that keeps the decisions
+ * whose reads still hold and writes theirs; the others are evicted from the
+ * cache and decided again on fresh reads. No call is answered before its
+ * group commits, so no answer comes from a stale copy or an undurable write.
+ */
+export class SharedCommitQueue {
+  private readonly queue: Call[] = [];
+  private readonly attempts = new WeakMap<Call, number>();
+  private running = false;
+  private closed = false;
+  private open = new Group();
+  private flushing: Group | null = null;
+  private flushScheduled = false;
+  private waiting = 0;
+  private idle: (() => void) | null = null;
+
+  constructor(
+    private readonly backend: SharedBackend,
+    private readonly store: Reader,
+    private readonly registry: ActorRegistry,
+    private readonly versions: VersionSource,
+  ) {}
+
+  run<T>(command: Command<T>, warm?: Warm): Promise<T> {
+    if (this.closed) return Promise.reject(new ClosedError('the coordinator is closed'));
+    if (warm !== undefined && this.running) this.registry.prefetch(warm.kind, warm.ids);
+    this.waiting++;
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.running) void this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (!this.running && this.flushing === null && !this.flushScheduled) return;
+    await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) await this.decide(call);
+    this.running = false;
+    this.checkIdle();
+  }
+
+  private async decide(call: Call): Promise<void> {
+    const tx = new Transaction(this.store, this.layers, this.registry, new Map(), { backend: this.backend, version: this.versions.take() });
+    let ok = true;
+    let value: unknown;
+    try {
+      value = await call.command(tx);
+    } catch (error) {
+      ok = false;
+      value = error;
+    }
+    if (ok) tx.commit();
+    else tx.abandon();
+    if (!ok && value instanceof StorageError) return this.settle(call, false, value); // decided nothing
+    if (ok) {
+      for (const [key, written] of tx.writes) {
+        this.open.writes.set(key, written);
+        this.open.versions.set(key, tx.version!);
+      }
+    }
+    this.open.entries.push({ call, tx, ok, value });
+    if (this.flushing === null && 2 * this.open.entries.length >= this.waiting) void this.flush();
+    else this.scheduleFlush();
+  }
+
+  private readonly layers = (): Group[] => (this.flushing === null ? [this.open] : [this.open, this.flushing]);
+
+  private scheduleFlush(): void {
+    if (this.flushing !== null || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.flushing === null && this.open.entries.length > 0) void this.flush();
+      else this.checkIdle();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const group = this.open;
+    this.open = new Group();
+    this.flushing = group;
+    const writes = await encodeWrites(group.entries);
+    let kept: boolean[];
+    try {
+      kept = await this.backend.transact(async (store) => {
+        const verdicts = await stillHolding(group.entries.map(({ tx }, i) => ({ reads: tx.reads!, writes: writes[i]!.deleted, version: tx.version! })), store);
+        const puts = new Map<string, [string, Uint8Array, Version]>();
+        const deletes = new Set<string>();
+        verdicts.forEach((holds, i) => {
+          if (!holds) return;
+          for (const [key, bytes] of writes[i]!.bytes) {
+            if (bytes === null) {
+              puts.delete(key);
+              deletes.add(key);
+            } else {
+              deletes.delete(key);
+              puts.set(key, [key, bytes, group.entries[i]!.tx.version!]);
+            }
+          }
+        });
+        if (puts.size > 0 || deletes.size > 0) await store.write([...puts.values()], [...deletes]);
+        return verdicts;
+      });
+    } catch (error) {
+      this.fail(group, error);
+      return;
+    }
+    const stale = group.entries.filter((_, i) => !kept[i]);
+    await this.registry.apply(group.entries.flatMap(({ tx, ok }, i) => (kept[i] && ok ? tx.effects : [])));
+    for (const { tx } of stale) this.forget(tx);
+    this.flushing = null;
+    group.entries.forEach(({ call, ok, value }, i) => kept[i] && this.settle(call, ok, value));
+    this.retry(stale.map(({ call }) => call));
+    if (this.open.entries.length > 0) void this.flush();
+    else this.checkIdle();
+  }
+
+  /** Drops what a command decided and every actor it read: the store has moved on from them. */
+  private forget(tx: Transaction): void {
+    this.registry.discard(tx.effects);
+    for (const hosted of tx.loaded) this.registry.drop(hosted);
+  }
+
+  /** Decides stale calls again, first in the queue, in their order. */
+  private retry(calls: Call[]): void {
+    const again: Call[] = [];
+    for (const call of calls) {
+      const attempts = (this.attempts.get(call) ?? 1) + 1;
+      this.attempts.set(call, attempts);
+      if (attempts > MAX_ATTEMPTS) this.settle(call, false, new StorageError(`gave up after ${MAX_ATTEMPTS} attempts: other coordinators kept changing what this call read`));
+      else again.push(call);
+    }
+    if (again.length === 0) return;
+    this.queue.unshift(...again);
+    if (!this.running) void this.pump();
+  }
+
+  /** The commit failed and could not be retried: every call of the group gets the error, and its actors are read again. */
+  private fail(group: Group, cause: unknown): void {
+    this.flushing = null;
+    for (const { tx } of group.entries) this.forget(tx);
+    const error = cause instanceof StorageError ? cause : new StorageError(`store commit failed: ${(cause as Error)?.message ?? cause}`, { cause });
+    for (const { call } of group.entries) this.settle(call, false, error);
+    if (this.open.entries.length > 0) void this.flush();
+    else this.checkIdle();
+  }
+
+  private settle(call: Call, ok: boolean, value: unknown): void {
+    this.waiting--;
+    if (ok) call.resolve(value);
+    else call.reject(value);
+  }
+
+  private checkIdle(): void {
+    if (!this.closed || this.running || this.flushing !== null || this.flushScheduled || this.idle === null) return;
+    this.idle();
+    this.idle = null;
+  }
+}
+
+/** Each entry's writes, encoded once (a refused command writes nothing). */
+async function encodeWrites(entries: readonly Entry[]) {
+  const out: { bytes: Map<string, Uint8Array | null>; deleted: Map<string, boolean> }[] = [];
+  let count = 0;
+  for (const { tx, ok } of entries) {
+    const bytes = new Map<string, Uint8Array | null>();
+    const deleted = new Map<string, boolean>();
+    if (ok) {
+      for (const [key, value] of tx.writes) {
+        bytes.set(key, value === DELETED ? null : encode(value));
+        deleted.set(key, value === DELETED);
+        if (due(++count)) await breathe();
+      }
+    }
+    out.push({ bytes, deleted });
+  }
+  return out;
+}
