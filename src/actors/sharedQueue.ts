@@ -47,6 +47,8 @@ export class SharedCommitQueue {
   private flushScheduled = false;
   private waiting = 0;
   private idle: (() => void) | null = null;
+  /** Bumped when undurable writes are withdrawn: a decision in progress may have read them. */
+  private epoch = 0;
 
   constructor(
     private readonly backend: SharedBackend,
@@ -79,27 +81,38 @@ export class SharedCommitQueue {
   }
 
   private async decide(call: Call): Promise<void> {
-    const tx = new Transaction(this.store, this.layers, this.registry, new Map(), { backend: this.backend, version: this.versions.take() });
-    let ok = true;
+    let tx: Transaction;
+    let ok: boolean;
     let value: unknown;
-    try {
-      value = await call.command(tx);
-    } catch (error) {
-      ok = false;
-      value = error;
+    for (;;) {
+      const epoch = this.epoch;
+      tx = new Transaction(this.store, this.layers, this.registry, new Map(), { backend: this.backend, version: this.versions.take() });
+      ok = true;
+      try {
+        value = await call.command(tx);
+      } catch (error) {
+        ok = false;
+        value = error;
+      }
+      if (this.epoch === epoch) break;
+      tx.abandon(); // it may have read writes withdrawn meanwhile: decide again
     }
     if (ok) tx.commit();
     else tx.abandon();
     if (!ok && value instanceof StorageError) return this.settle(call, false, value); // decided nothing
-    if (ok) {
-      for (const [key, written] of tx.writes) {
-        this.open.writes.set(key, written);
-        this.open.versions.set(key, tx.version!);
-      }
-    }
-    this.open.entries.push({ call, tx, ok, value });
+    this.join({ call, tx, ok, value });
     if (this.flushing === null && 2 * this.open.entries.length >= this.waiting) void this.flush();
     else this.scheduleFlush();
+  }
+
+  private join(entry: Entry): void {
+    if (entry.ok) {
+      for (const [key, written] of entry.tx.writes) {
+        this.open.writes.set(key, written);
+        this.open.versions.set(key, entry.tx.version!);
+      }
+    }
+    this.open.entries.push(entry);
   }
 
   private readonly layers = (): Group[] => (this.flushing === null ? [this.open] : [this.open, this.flushing]);
@@ -146,12 +159,43 @@ export class SharedCommitQueue {
     }
     const stale = group.entries.filter((_, i) => !kept[i]);
     await this.registry.apply(group.entries.flatMap(({ tx, ok }, i) => (kept[i] && ok ? tx.effects : [])));
-    for (const { tx } of stale) this.forget(tx);
+    const again = [...stale, ...this.withdrawDependents(stale)];
+    for (const { tx } of again) this.forget(tx);
     this.flushing = null;
     group.entries.forEach(({ call, ok, value }, i) => kept[i] && this.settle(call, ok, value));
-    this.retry(stale.map(({ call }) => call));
+    this.retry(again.map(({ call }) => call));
     if (this.open.entries.length > 0) void this.flush();
     else this.checkIdle();
+  }
+
+  /**
+   * Takes out of the open group every decision that read a write of a stale
+   * one (directly or through another such decision): it is bound to fail,
+   * and left in place its writes would mislead the decisions made again.
+   */
+  private withdrawDependents(stale: readonly Entry[]): Entry[] {
+    if (stale.length === 0) return [];
+    this.epoch++;
+    const versions = new Set<Version>();
+    const keys = new Set<string>();
+    const doom = ({ tx, ok }: Entry) => {
+      versions.add(tx.version!);
+      if (ok) for (const key of tx.writes.keys()) keys.add(key);
+    };
+    stale.forEach(doom);
+    const kept: Entry[] = [];
+    const withdrawn: Entry[] = [];
+    for (const entry of this.open.entries) {
+      if (readsAny(entry.tx, versions, keys)) {
+        doom(entry);
+        withdrawn.push(entry);
+      } else kept.push(entry);
+    }
+    if (withdrawn.length > 0) {
+      this.open = new Group();
+      for (const entry of kept) this.join(entry);
+    }
+    return withdrawn;
   }
 
   /** Drops what a command decided and every actor it read: the store has moved on from them. */
@@ -195,6 +239,14 @@ export class SharedCommitQueue {
     this.idle();
     this.idle = null;
   }
+}
+
+/** Whether a decision read one of these versions, or a range that holds one of these keys. */
+function readsAny(tx: Transaction, versions: ReadonlySet<Version>, keys: ReadonlySet<string>): boolean {
+  const reads = tx.reads!;
+  for (const version of reads.points.values()) if (version !== null && versions.has(version)) return true;
+  for (const { gte, lt } of reads.ranges) for (const key of keys) if (key >= gte && key < lt) return true;
+  return false;
 }
 
 /** Each entry's writes, encoded once (a refused command writes nothing). */
