@@ -11,6 +11,7 @@ import type { MarkReading } from './persistence/commitMark.ts';
 import type { RecordKind } from './persistence/records.ts';
 import { readThroughCopy } from './persistence/scratchCopy.ts';
 import { refusePostgres } from './persistence/postgres/location.ts';
+import { isShared } from './persistence/shared.ts';
 import { closedStorePath } from './persistence/storeLock.ts';
 
 /** One thing wrong with a store: at a key, or in a file (at a byte offset, where one can be named). */
@@ -82,11 +83,29 @@ function damaged(problems: readonly FileProblem[]): VerifyReport {
   };
 }
 
-/** The same checks on an open backend. */
+/** What the checks read: a backend, or a snapshot of a shared one. */
+type StoreView = Pick<Backend, 'get' | 'getMany' | 'entries'>;
+
+/** The last id handed out for a kind, from its counter key (a store of our own). */
+const counterOf = (backend: StoreView, problems: Problem[]) => async (kind: string) => {
+  const bytes = await backend.get(counterKey(kind));
+  return bytes === undefined ? 0 : decodeOrReport(counterKey(kind), bytes, problems);
+};
+
+/**
+ * The same checks on an open backend; on a shared one, on one snapshot of
+ * it (masters may be writing), with ids checked against the store's sequences.
+ */
 export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
+  if (isShared(backend)) return backend.readSnapshot((view) => verifyView(view, () => (kind) => view.lastId(kind)));
+  return verifyView(backend, (problems) => counterOf(backend, problems));
+}
+
+async function verifyView(backend: StoreView, counters: (problems: Problem[]) => (kind: string) => Promise<unknown>): Promise<VerifyReport> {
   const kinds = schemaKinds();
   const byName = new Map(kinds.map((kind) => [kind.name, kind]));
   const problems: Problem[] = [];
+  const lastId = counters(problems);
   let records = 0;
 
   // Records, their own index entries, and the counters.
@@ -110,8 +129,7 @@ export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
       });
     }
     if (kind.keyedBy !== undefined) continue; // its ids are another kind's
-    const counterBytes = await backend.get(counterKey(kind.name));
-    const counter = counterBytes === undefined ? 0 : decodeOrReport(counterKey(kind.name), counterBytes, problems);
+    const counter = await lastId(kind.name);
     if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < largest) {
       problems.push({ key: counterKey(kind.name), problem: `id counter ${String(counter)} is below the largest id in use, ${largest}` });
     }
@@ -143,7 +161,7 @@ export async function verifyBackend(backend: Backend): Promise<VerifyReport> {
 }
 
 /** Every entry under a prefix, a chunk of reads at a time. */
-async function* chunks(backend: Backend, prefix: string): AsyncGenerator<[string, Uint8Array]> {
+async function* chunks(backend: StoreView, prefix: string): AsyncGenerator<[string, Uint8Array]> {
   const range = prefix === '' ? { gte: '', lt: '\u007f' } : prefixRange(prefix);
   for (let gte = range.gte, first = true; ; first = false) {
     const entries = await backend.entries({ gte, lt: range.lt, limit: CHUNK + (first ? 0 : 1) });

@@ -26,6 +26,12 @@ export interface CommitTransaction {
   write(puts: readonly [string, Uint8Array, Version][], deletes: readonly string[]): Promise<void>;
 }
 
+/** The store as of one instant, read while others write on (verify, stats, the live view). */
+export interface SnapshotView extends Pick<Backend, 'get' | 'getMany' | 'keys' | 'entries'> {
+  /** The last id handed out for a kind (0 if none). */
+  lastId(kind: string): Promise<number>;
+}
+
 export interface SharedBackend extends Backend {
   readonly shared: true;
   /** Values with their versions, in the order of `keys`. */
@@ -42,6 +48,8 @@ export interface SharedBackend extends Backend {
    * StorageError when that cannot be known or the store stays unreachable.
    */
   transact<T>(work: (tx: CommitTransaction) => Promise<T>): Promise<T>;
+  /** Runs `work` on a read-only snapshot of the store (every read sees the same instant). */
+  readSnapshot<T>(work: (view: SnapshotView) => Promise<T>): Promise<T>;
 }
 
 export function isShared(backend: Backend): backend is SharedBackend {

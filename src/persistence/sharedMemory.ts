@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { StorageError } from '../errors.ts';
 import type { KeyRange, WriteBatch } from './backend.ts';
-import type { CommitTransaction, SharedBackend, Version, Versioned } from './shared.ts';
+import type { CommitTransaction, SharedBackend, SnapshotView, Version, Versioned } from './shared.ts';
 
 // A CommonJS module whose class is `exports.default`; require() reads it the same way under every loader.
 const { default: BTree } = createRequire(import.meta.url)('sorted-btree') as typeof import('sorted-btree');
@@ -142,6 +142,21 @@ export class SharedMemoryBackend implements SharedBackend {
       if (fault === 'fail-after-commit') throw new StorageError('commit failed after COMMIT, its outcome unknown to the caller (simulated)');
       return result;
     });
+  }
+
+  /** A snapshot: no transaction commits until `work` is done. */
+  async readSnapshot<T>(work: (view: SnapshotView) => Promise<T>): Promise<T> {
+    await this.step();
+    const tree = this.store.tree;
+    return this.store.serially(() =>
+      work({
+        get: async (key) => tree.get(key)?.bytes,
+        getMany: async (keys) => keys.map((key) => tree.get(key)?.bytes),
+        keys: async (range) => scan(tree, range).map(([key]) => key),
+        entries: async (range) => scan(tree, range).map(([key, { bytes }]) => [key, bytes]),
+        lastId: async (kind) => this.store.sequences.get(kind) ?? 0,
+      }),
+    );
   }
 
   private async step(): Promise<void> {
