@@ -1,7 +1,8 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { KeyRange } from '../persistence/backend.ts';
+import { prefixRange } from '../persistence/backend.ts';
 import { decodeStored } from '../persistence/codec.ts';
-import { counterKey, recordKey } from '../persistence/keys.ts';
+import { counterKey, recordKey, recordPrefix } from '../persistence/keys.ts';
 import type { SharedBackend, Version } from '../persistence/shared.ts';
 import { ReadSet } from './readSet.ts';
 import { nextSnapshot, persistedSnapshot } from './step.ts';
@@ -146,6 +147,17 @@ export class Transaction implements Reader {
   /** The next id of a kind. Ids are never reused, even if this command is refused. */
   async allocateId(kind: string): Promise<number> {
     return (await this.allocateIds(kind, 1))[0]!;
+  }
+
+  /**
+   * An id above every id of its kind in the store when this command commits,
+   * not only when it decides: on a shared store it reads the newest record of
+   * the kind, so a newer id committed by another writer first makes this
+   * command decide again (changes: `getLatestChangeid` is the newest by id).
+   */
+  async allocateNewestId(kind: string): Promise<number> {
+    if (this.shared !== null) await this.keys(prefixRange(recordPrefix(kind), { reverse: true, limit: 1 }));
+    return this.allocateId(kind);
   }
 
   /** `count` new ids of a kind, increasing. */

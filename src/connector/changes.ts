@@ -60,7 +60,7 @@ export class ChangesComponent {
     };
     return this.core.run(async (tx) => {
       if (uid !== null && (await readRecord(tx, users, uid)) === undefined) throw new InvalidArgumentError(`user ${uid} does not exist`);
-      const changeid = await tx.allocateId(changes.name);
+      const changeid = await tx.allocateNewestId(changes.name);
       tx.putRecord(changes, changeid, { changeid, ...change });
       return changeid;
     });
