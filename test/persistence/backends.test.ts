@@ -1,12 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/persistence/backend.ts';
 import { prefixRange } from '../../src/persistence/backend.ts';
 import { idOfKey, idPart, indexKey, stringPart, timePart } from '../../src/persistence/keys.ts';
 import { levelDBBackend } from '../../src/persistence/leveldb.ts';
 import { memoryBackend } from '../../src/persistence/memory.ts';
+import { postgresBackend } from '../../src/persistence/postgres/backend.ts';
+import { describePg, pgConfig, withSchema } from '../support/postgres.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'buildcoord-backend-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -56,6 +60,17 @@ function backendSuite(name: string, make: () => Backend, permanence: boolean) {
       expect(entries.map(([key, value]) => [idOfKey(key), text(value)])).toEqual([[1, '1'], [2, '2']]);
     });
 
+    it('a limit of 0 gives nothing, a negative one no limit; an empty or inverted range nothing', async () => {
+      await open();
+      await backend.write(new Map(['a', 'b', 'c'].map((k) => [`r/${k}`, bytes(k)])), { sync: true });
+      expect(await backend.keys(prefixRange('r/', { limit: 0 }))).toEqual([]);
+      expect(await backend.keys(prefixRange('r/', { limit: -1, reverse: true }))).toEqual(['r/c', 'r/b', 'r/a']);
+      expect((await backend.entries(prefixRange('r/', { limit: -1 }))).map(([, v]) => text(v))).toEqual(['a', 'b', 'c']);
+      expect(await backend.keys({ gte: 'r/b', lt: 'r/b' })).toEqual([]);
+      expect(await backend.keys({ gte: 'r/c', lt: 'r/a' })).toEqual([]);
+      expect(await backend.keys({ gte: 'r/b', lt: 'r/c', reverse: true })).toEqual(['r/b']);
+    });
+
     it('instants sort in time order, before and after the epoch', async () => {
       await open();
       const times = [-86_400_000, -1, 0, 1, 1_300_000_000_000, 8.64e15];
@@ -88,3 +103,26 @@ function backendSuite(name: string, make: () => Backend, permanence: boolean) {
 
 backendSuite('memory', memoryBackend, false);
 backendSuite('leveldb', () => levelDBBackend(join(root, `db-${++stores}`)), true);
+
+describePg('PostgreSQL', (url) => {
+  // Each store in a schema of its own, made by its first open and dropped at the end.
+  const schemas: string[] = [];
+  afterAll(async () => {
+    const client = new pg.Client(pgConfig(url));
+    await client.connect();
+    try {
+      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  backendSuite(
+    'postgresql',
+    () => {
+      const schema = `bc_test_${randomBytes(6).toString('hex')}`;
+      schemas.push(schema);
+      return postgresBackend(withSchema(url, schema), { sync: true });
+    },
+    true,
+  );
+});
