@@ -11,7 +11,8 @@ import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { levelDBBackend } from './persistence/leveldb.ts';
 import { memoryBackend } from './persistence/memory.ts';
-import { refusePostgres } from './persistence/postgres/location.ts';
+import { postgresBackend } from './persistence/postgres/backend.ts';
+import { isPostgresLocation } from './persistence/postgres/location.ts';
 import { decodeStored } from './persistence/codec.ts';
 import { isShared, VersionSource } from './persistence/shared.ts';
 import { COUNTERS, counterKind } from './persistence/keys.ts';
@@ -21,7 +22,10 @@ import * as v from './validate.ts';
 export type Durability = 'sync' | 'buffered';
 
 export interface CoordinatorOptions {
-  /** LevelDB directory. Omitted (and no `backend`): an in-memory store. */
+  /**
+   * A LevelDB directory, or a PostgreSQL URL (`postgresql://user:password@host/db?schema=NAME`)
+   * for a store that coordinators on many machines share. Omitted (and no `backend`): an in-memory store.
+   */
   location?: string;
   /** A persistence backend, in place of `location`. */
   backend?: Backend;
@@ -49,8 +53,7 @@ const DEFAULT_MAX_LIVE_ACTORS = 10_000;
  */
 export async function openCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
   const o = parseOptions(options);
-  if (o.location !== undefined) refusePostgres(o.location);
-  const backend = o.backend ?? (o.location === undefined ? memoryBackend() : levelDBBackend(o.location));
+  const backend = o.backend ?? backendFor(o.location, o.durability);
   await backend.open();
   try {
     if (isShared(backend)) return new Coordinator(backend, new VersionSource(backend, await backend.newWriter()), o);
@@ -63,6 +66,13 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
     await backend.close();
     throw error;
   }
+}
+
+/** The store a location names: none, an in-memory one; a PostgreSQL URL, the shared store; else a LevelDB directory. */
+function backendFor(location: string | undefined, durability: Durability): Backend {
+  if (location === undefined) return memoryBackend();
+  if (isPostgresLocation(location)) return postgresBackend(location, { sync: durability === 'sync' });
+  return levelDBBackend(location);
 }
 
 export class Coordinator {
