@@ -8,7 +8,12 @@
  *   npm run bench                  # everything; the published figures (docs/bench)
  *   npm run bench -- --quick       # a smoke run, under a minute
  *   npm run bench -- --scenario claim --durability sync --concurrency 64 --profile
+ *   npm run bench -- --scenario pg --store postgresql://user@host/db
+ *                                  # the shared store against Buildbot's schema on PostgreSQL
  *   npm run bench -- --help
+ *
+ * A full run includes the pg scenario when a server is given (--store, or
+ * BUILDCOORD_BENCH_PG) and says that it skipped it otherwise.
  *
  * Exits 1 if any request was won twice or the store disagrees with what the
  * claimers saw; speed never fails it.
@@ -19,8 +24,12 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { throughputChart } from './chart.ts';
 import { Harness, Progress } from './harness.ts';
-import { isDefaultFullRun, parseOptions, plan, UsageError, USAGE } from './plan.ts';
+import { maskLocation } from '../src/persistence/postgres/location.ts';
+import { isDefaultFullRun, parseOptions, PG_VARIABLE, plan, shownOptions, UsageError, USAGE } from './plan.ts';
 import type { Options } from './plan.ts';
+import { renderPg } from './pg/report.ts';
+import { runPgScenario } from './pg/run.ts';
+import type { PgScenarioOptions, PgScenarioResult } from './pg/run.ts';
 import { document, goals, machine, renderTable, summarize } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -101,20 +110,40 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let samples;
+  let pgResult: PgScenarioResult | null = null;
+  const pgOptions: PgScenarioOptions | null = options.pg ? {
+    url: options.store!, processes: options.pgProcesses, inFlight: options.pgInFlight, requests: options.pgRequests, warmup: options.pgWarmup,
+    masters: options.masters, builders: options.builders, connections: options.pgConnections, samples: options.samples,
+    api: build.api, execArgv: process.execArgv, profileDir, progress: (text) => progress.update(text),
+  } : null;
   try {
     samples = await harness.run(jobs);
+    if (pgOptions) pgResult = await runPgScenario(pgOptions);
   } finally {
     cleanup();
   }
 
   const rows = jobs.map((job, i) => summarize(job, samples[i]!));
-  const met = goals(rows, options);
-  console.log(renderTable(rows, met, options));
+  const met = jobs.length > 0 ? goals(rows, options) : [];
+  if (jobs.length > 0) console.log(renderTable(rows, met, options));
+  const pg = pgResult && pgOptions ? renderPg(pgResult, pgOptions, maskLocation(options.store!)) : null;
+  if (pg) {
+    console.log(`${jobs.length > 0 ? '\n' : ''}${pg.text}\n\ngoals (shared store):`);
+    for (const g of pg.goals) console.log(`  ${g.met === null ? 'n/a ' : g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}`);
+  }
+  if (options.pgSkipped) console.log(`\npg: SKIPPED the PostgreSQL scenario: no server given (--store URL, or ${PG_VARIABLE})`);
 
   const seconds = (performance.now() - started) / 1000;
   const json = join(out, 'latest.json');
   const svg = join(out, 'throughput.svg');
-  writeFileSync(json, `${JSON.stringify(document(rows, met, options, { argv, seconds, machineAtStart: atStart, build: build.info }), null, 2)}\n`);
+  const shownArgv = argv.map(maskLocation);
+  const written = {
+    ...document(rows, met, shownOptions(options), { argv: shownArgv, seconds, machineAtStart: atStart, build: build.info }),
+    pg: pg && pgResult
+      ? { settings: pgResult.settings, goals: pg.goals, comparisons: pg.compared, rows: pg.rows, samples: pgResult.samples.flat() }
+      : { skipped: options.pgSkipped ? `no server given (--store URL, or ${PG_VARIABLE})` : 'not chosen' },
+  };
+  writeFileSync(json, `${JSON.stringify(written, null, 2)}\n`);
   const caption = `buildcoord claim benchmark, claim scenario: ${options.masters} masters, ${options.requests.toLocaleString('en')} requests per run; ${atStart.cpus} cpus, node ${atStart.node}`;
   // The chart is of the claim scenario's sweep; without it there is nothing to draw.
   const drawn = rows.some((r) => r.group === 'sweep' && r.scenario === 'claim');
@@ -122,7 +151,10 @@ async function main(argv: string[]): Promise<number> {
   const where = [`figures in ${relative(process.cwd(), json)}`, ...(drawn ? [`chart in ${relative(process.cwd(), svg)}`] : []), ...(profileDir ? [`CPU profiles in ${relative(process.cwd(), profileDir)}`] : [])];
   console.log(`\n${Math.round(seconds)} s; ${where.join(', ')}`);
 
-  const bad = rows.filter((r) => r.doubleWins.length > 0 || r.problems.length > 0);
+  const bad = [
+    ...rows.filter((r) => r.doubleWins.length > 0 || r.problems.length > 0),
+    ...(pg?.rows ?? []).filter((r) => r.doubleWins.length > 0 || r.problems.length > 0).map((r) => ({ ...r, key: `pg ${r.side} x${r.processes}` })),
+  ];
   for (const r of bad) {
     console.error(`bench: ${r.key}: ${r.doubleWins.length} request(s) won twice${r.doubleWins.length > 0 ? ` (${r.doubleWins.slice(0, 10).join(', ')})` : ''}`);
     for (const p of r.problems) console.error(`  ${p}`);
@@ -130,4 +162,10 @@ async function main(argv: string[]): Promise<number> {
   return bad.length > 0 ? 1 : 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  // A PostgreSQL URL may be in the message: never show its password.
+  console.error(maskLocation(`bench: ${(error as Error)?.stack ?? String(error)}`));
+  process.exitCode = 1;
+}

@@ -1,5 +1,6 @@
 /** The benchmark's options (flags and defaults) and the list of runs they make. */
 import { parseArgs } from 'node:util';
+import { isPostgresLocation, maskLocation } from '../src/persistence/postgres/location.ts';
 import { SCENARIOS } from './scenarios.ts';
 import type { Scenario } from './scenarios.ts';
 
@@ -32,14 +33,30 @@ export interface Options {
   out: string | null;
   profile: boolean;
   help: boolean;
+  /** The PostgreSQL server of the pg scenario (--store, else BUILDCOORD_BENCH_PG), or null. May carry a password: show it masked. */
+  store: string | null;
+  /** Run the pg scenario (it was chosen, and there is a server). */
+  pg: boolean;
+  /** The pg scenario was left out of a run that would have had it, for want of a server: say so. */
+  pgSkipped: boolean;
+  /** Process counts of each side in the pg scenario. */
+  pgProcesses: number[];
+  /** Cycles in flight over all processes, timed and warm-up requests per sample, Buildbot's connections over all processes. */
+  pgInFlight: number;
+  pgRequests: number;
+  pgWarmup: number;
+  pgConnections: number;
 }
+
+/** Where the pg scenario's server comes from when --store is not given. */
+export const PG_VARIABLE = 'BUILDCOORD_BENCH_PG';
 
 export class UsageError extends Error {}
 
 export const USAGE = `npm run bench -- [options]
 
   --quick                 a smoke run: small sizes, one sample, under a minute
-  --scenario LIST         claim,contended,poll,scale (default: all)
+  --scenario LIST         claim,contended,poll,scale,pg (default: all; pg only with a server)
   --durability LIST       sync,buffered (default: both)
   --concurrency LIST      claimers in flight over all masters (default 1,4,16,64,256; quick 64)
   --baseline LIST         sqlite,raw,memory, or none (default: all)
@@ -50,13 +67,21 @@ export const USAGE = `npm run bench -- [options]
   --scale-requests N      timed requests at each store size (default 5000; quick 1000)
   --scale-concurrency N   claimers in flight for scale (default 64)
   --samples N             runs of each configuration, median reported (default 3; quick 1)
-  --masters N             masters sharing the store (default 4)
+  --masters N             masters sharing the store (default 4; pg: per process)
   --builders N            builders the requests are spread over (default 16)
   --out DIR               where the JSON and SVG go (default docs/bench for a full default run, else .bench)
   --profile               write a CPU profile of every run's timed phases to DIR/profiles (.cpuprofile)
+  --store URL             PostgreSQL server for the pg scenario (postgresql://user@host/db; default $${PG_VARIABLE}):
+                          buildcoord's shared store against Buildbot's claim schema, claim+complete cycles;
+                          each sample makes a schema of its own and drops it
+  --pg-processes LIST     processes of each side in the pg scenario (default 1,4)
+  --pg-in-flight N        cycles in flight over all processes (default 64)
+  --pg-requests N         timed requests per pg sample (default 4000; quick 400)
+  --pg-warmup N           requests claimed and completed untimed first (default 500; quick 100)
+  --pg-connections N      Buildbot's schema: connections over all its processes (default 16)
   --help`;
 
-export function parseOptions(argv: readonly string[]): Options {
+export function parseOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): Options {
   let values;
   try {
     ({ values } = parseArgs({
@@ -68,6 +93,8 @@ export function parseOptions(argv: readonly string[]): Options {
         'poll-requests': { type: 'string' }, warmup: { type: 'string' }, scale: { type: 'string', multiple: true },
         'scale-requests': { type: 'string' }, 'scale-concurrency': { type: 'string' }, samples: { type: 'string' },
         masters: { type: 'string' }, builders: { type: 'string' }, out: { type: 'string' }, profile: { type: 'boolean' }, help: { type: 'boolean' },
+        store: { type: 'string' }, 'pg-processes': { type: 'string', multiple: true }, 'pg-in-flight': { type: 'string' }, 'pg-requests': { type: 'string' },
+        'pg-warmup': { type: 'string' }, 'pg-connections': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -89,7 +116,16 @@ export function parseOptions(argv: readonly string[]): Options {
   const numbers = (name: string, given: string[] | undefined, fallback: number[]) =>
     [...new Set((list(given) ?? fallback.map(String)).map((v) => count(name, v, 0)))].sort((a, b) => a - b);
 
-  const scenarioNames = oneOf('scenario', values.scenario, [...SCENARIOS, 'scale'], [...SCENARIOS, 'scale']);
+  const scenarioNames = oneOf('scenario', values.scenario, [...SCENARIOS, 'scale', 'pg'], [...SCENARIOS, 'scale', 'pg']);
+  const fromEnv = env[PG_VARIABLE]?.trim();
+  const store = values.store ?? (fromEnv === undefined || fromEnv === '' ? null : fromEnv);
+  if (store !== null && !isPostgresLocation(store)) {
+    // Not echoed: what is not a PostgreSQL URL cannot be masked as one.
+    throw new UsageError(`${values.store !== undefined ? '--store' : PG_VARIABLE} must be a PostgreSQL URL (postgresql://user@host/db or postgres://...)`);
+  }
+  const pgChosen = scenarioNames.includes('pg');
+  if (pgChosen && store === null && values.scenario !== undefined) throw new UsageError(`the pg scenario needs a server: --store URL or ${PG_VARIABLE}`);
+  if (!pgChosen && values.store !== undefined) throw new UsageError('--store is for the pg scenario, which --scenario leaves out');
   const baselineNames = list(values.baseline)?.join(',') === 'none' ? [] : oneOf<Baseline>('baseline', values.baseline, ['sqlite', 'raw', 'memory'], ['sqlite', 'raw', 'memory']);
   const options: Options = {
     quick,
@@ -112,7 +148,18 @@ export function parseOptions(argv: readonly string[]): Options {
     out: values.out ?? null,
     profile: values.profile ?? false,
     help: values.help ?? false,
+    store,
+    pg: pgChosen && store !== null,
+    pgSkipped: pgChosen && store === null,
+    pgProcesses: numbers('pg-processes', values['pg-processes'], [1, 4]),
+    pgInFlight: count('pg-in-flight', values['pg-in-flight'], 64),
+    pgRequests: count('pg-requests', values['pg-requests'], quick ? 400 : 4_000),
+    pgWarmup: count('pg-warmup', values['pg-warmup'], quick ? 100 : 500, 0),
+    pgConnections: count('pg-connections', values['pg-connections'], 16),
   };
+  for (const p of options.pg ? options.pgProcesses : []) {
+    if (p > options.pgInFlight) throw new UsageError(`--pg-processes ${p} is more than --pg-in-flight ${options.pgInFlight}: every process needs a claimer`);
+  }
   for (const size of options.scale ? options.scales : []) {
     if (size < options.warmup + options.scaleRequests) {
       throw new UsageError(`--scale ${size} is smaller than --warmup plus --scale-requests (${options.warmup + options.scaleRequests})`);
@@ -121,9 +168,15 @@ export function parseOptions(argv: readonly string[]): Options {
   return options;
 }
 
-/** Whether the run is the published one: every default, full size, no profiler. */
+/** Whether the run is the published one: every default, full size, no profiler (a --store for the pg scenario aside). */
 export function isDefaultFullRun(argv: readonly string[]): boolean {
-  return argv.length === 0;
+  const rest = argv.filter((arg, i) => arg !== '--store' && !arg.startsWith('--store=') && argv[i - 1] !== '--store');
+  return rest.length === 0;
+}
+
+/** The options as they may be shown or written: the server's password masked. */
+export function shownOptions(o: Options): Options {
+  return { ...o, store: o.store === null ? null : maskLocation(o.store) };
 }
 
 /** One configuration, run `samples` times. */

@@ -5,12 +5,12 @@
  * or a sample (setup, warm-up, the timed phases, the checks against the
  * store, the raw replay). The parent sends one task and gets one message back.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchStats, openRaw, RecordingBackend, replay } from './baselines/rawLevel.ts';
 import { SqliteClaims, sqliteTarget } from './baselines/sqlite.ts';
 import type { Job } from './plan.ts';
+import { profiler } from './profile.ts';
 import { runScenario } from './scenarios.ts';
 import { audit, doubleWins, latency } from './stats.ts';
 import type { Latency } from './stats.ts';
@@ -95,21 +95,6 @@ async function seed(task: Extract<Task, { kind: 'seed' }>, progress: (done: numb
   await coordinator.close();
 }
 
-/** A CPU profile of the timed phases only (not setup or warm-up), written to `file`. */
-async function profiler(file: string | null): Promise<() => Promise<void>> {
-  if (file === null) return async () => {};
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-  };
-}
-
 /** Peak heap and live actors while the timed phases run. */
 function watch(target: Target) {
   let heap = 0;
@@ -156,7 +141,7 @@ async function sample(task: Extract<Task, { kind: 'sample' }>): Promise<Sample> 
   (globalThis as { gc?: () => void }).gc?.();
 
   const brids = range(job.warmup + 1, job.requests);
-  const stopProfile = await profiler(task.profile);
+  const stopProfile = await profiler(task.profile); // the timed phases only, not setup or warm-up
   const stop = watch(target);
   const result = await runScenario(target, job.scenario, job.concurrency, { brids, masters, builders }, {
     phase: (name) => {

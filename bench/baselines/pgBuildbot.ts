@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
+import { runCycles } from '../pg/cycles.ts';
+import { localPostmaster, schemaParam, serverCpuUs, sessionConfig, statementsSchema, statementTimes } from '../pg/server.ts';
+import type { StatementTime } from '../pg/server.ts';
 import type { Target } from '../targets.ts';
 import { audit, doubleWins, latency } from '../stats.ts';
-import type { Latency, Win } from '../stats.ts';
+import type { Latency } from '../stats.ts';
 import type { Figures } from '../worker.ts';
 
 /**
@@ -26,6 +27,9 @@ import type { Figures } from '../worker.ts';
  * table. Statements are prepared (named) on each connection, as a store
  * written with `pg` would do.
  */
+
+/** The application_name of the baseline's sessions. */
+export const PG_BUILDBOT_APPLICATION = 'buildcoord-bench-buildbot';
 
 /** Buildbot 0.8.8's claim-related tables, as its SQLAlchemy model creates them on PostgreSQL. */
 const SCHEMA_SQL = `
@@ -58,40 +62,7 @@ const HELD_BY = { name: 'bb_held_by', text: 'SELECT c.brid, br.complete FROM bui
 
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const epoch = () => Math.floor(Date.now() / 1000);
-
-/**
- * A pg config for a URL in the project's form, with the session's search_path
- * set to `schema` (which replaces any `schema=` parameter: pg ignores it) and
- * synchronous_commit on. (test/support/postgres.ts has the tests' version.)
- */
-export function pgBuildbotConfig(url: string, schema: string | null): pg.PoolConfig {
-  const hash = url.indexOf('#');
-  const bare = hash === -1 ? url : url.slice(0, hash);
-  const q = bare.indexOf('?');
-  const params = q === -1 ? [] : bare.slice(q + 1).split('&').filter((p) => p !== '');
-  const keyOf = (p: string) => decodeURIComponent(p.split('=', 1)[0]!);
-  const options = params.filter((p) => keyOf(p) === 'options').map((p) => decodeURIComponent(p.slice(p.indexOf('=') + 1).replace(/\+/g, ' ')));
-  const rest = params.filter((p) => keyOf(p) !== 'options' && keyOf(p) !== 'schema');
-  if (schema !== null) {
-    if (!IDENTIFIER.test(schema)) throw new Error(`schema ${JSON.stringify(schema)} is not a plain identifier`);
-    options.push(`-c search_path=${schema}`);
-  }
-  options.push('-c synchronous_commit=on');
-  const base = q === -1 ? bare : bare.slice(0, q);
-  return { connectionString: rest.length === 0 ? base : `${base}?${rest.join('&')}`, options: options.join(' ') };
-}
-
-/** The `schema` parameter of a URL, or null. */
-function schemaParam(url: string): string | null {
-  const query = url.split('#', 1)[0]!.split('?')[1] ?? '';
-  for (const p of query.split('&')) {
-    const eq = p.indexOf('=');
-    if (eq !== -1 && decodeURIComponent(p.slice(0, eq)) === 'schema') return decodeURIComponent(p.slice(eq + 1));
-  }
-  return null;
-}
 
 /** Buildbot 0.8.8's claim tables in one schema, over a pool; counts what it commits and refuses. */
 export class PgBuildbotClaims {
@@ -113,7 +84,7 @@ export class PgBuildbotClaims {
   static async open(url: string, options: { schema?: string; connections?: number; masters?: number } = {}): Promise<PgBuildbotClaims> {
     const schema = options.schema ?? schemaParam(url);
     if (schema === null) throw new Error('PgBuildbotClaims.open: no schema (give one, or schema=NAME in the URL)');
-    const pool = new pg.Pool({ ...pgBuildbotConfig(url, schema), max: options.connections ?? 16, idleTimeoutMillis: 0 });
+    const pool = new pg.Pool({ ...sessionConfig(url, schema, PG_BUILDBOT_APPLICATION), max: options.connections ?? 16, idleTimeoutMillis: 0 });
     pool.on('error', () => {}); // an idle client's error: the next query on it fails and says why
     try {
       const client = await pool.connect();
@@ -269,107 +240,6 @@ export function pgBuildbotTarget(claims: PgBuildbotClaims): Target {
   };
 }
 
-// ---- PostgreSQL's CPU ----
-
-interface ProcStat {
-  ppid: number;
-  /** utime + stime, and cutime + cstime (children waited for), in clock ticks. */
-  own: number;
-  children: number;
-}
-
-function procStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // Fields after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
-}
-
-const comm = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return null;
-  }
-};
-
-let ticksPerSecond: number | undefined;
-function clockTicks(): number {
-  if (ticksPerSecond === undefined) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
-  }
-  return ticksPerSecond;
-}
-
-/**
- * The postmaster's pid, if the server runs on this machine: the parent of
- * this session's backend, both named "postgres" in /proc. Null otherwise.
- */
-export async function localPostmaster(client: pg.ClientBase): Promise<number | null> {
-  const backend = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-  const stat = procStat(backend);
-  if (stat === null || comm(backend) !== 'postgres' || comm(stat.ppid) !== 'postgres') return null;
-  return stat.ppid;
-}
-
-/**
- * CPU the server has used so far, in microseconds: the postmaster's own and
- * its reaped children's (so backends and autovacuum workers that exited
- * count), plus every live child's.
- */
-export function serverCpuUs(postmaster: number): number {
-  const pm = procStat(postmaster);
-  if (pm === null) throw new Error(`postmaster ${postmaster} is gone`);
-  let ticks = pm.own + pm.children;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = procStat(Number(name));
-    if (stat !== null && stat.ppid === postmaster) ticks += stat.own;
-  }
-  return (ticks * 1e6) / clockTicks();
-}
-
-/** The schema pg_stat_statements is installed in (quoted, for SQL), or null if this database does not have it. */
-async function statementsSchema(client: pg.ClientBase): Promise<string | null> {
-  const { rows } = await client.query(
-    `SELECT quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
-  );
-  if (rows.length === 0) return null;
-  const schema = rows[0].schema as string;
-  try {
-    await client.query(`SELECT 1 FROM ${schema}.pg_stat_statements LIMIT 1`); // fails unless the library is preloaded
-    return schema;
-  } catch {
-    return null;
-  }
-}
-
-export interface StatementTime {
-  query: string;
-  calls: number;
-  totalMs: number;
-}
-
-/** Top-level statements of this database since the last reset, slowest first, leaving out the measuring's own. */
-async function statementTimes(client: pg.ClientBase, schema: string): Promise<StatementTime[]> {
-  const { rows } = await client.query(
-    `SELECT query, calls::float8 AS calls, total_exec_time AS ms FROM ${schema}.pg_stat_statements
-     WHERE toplevel AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_backend_pid%'
-     ORDER BY total_exec_time DESC`,
-  );
-  return rows.map((r: { query: string; calls: number; ms: number }) => ({ query: r.query, calls: r.calls, totalMs: r.ms }));
-}
-
 // ---- the run ----
 
 export interface PgBuildbotOptions {
@@ -433,43 +303,11 @@ export interface PgBuildbotFigures extends Figures {
 
 const range = (first: number, count: number) => Array.from({ length: count }, (_, i) => first + i);
 
-interface CycleResult {
-  seconds: number;
-  wins: Win[];
-  losses: number;
-  claimTimes: number[];
-  completeTimes: number[];
-  cycleTimes: number[];
-}
-
-/** Runs claim+complete cycles over `brids` with `inFlight` slots. */
-async function cycles(claims: PgBuildbotClaims, brids: readonly number[], inFlight: number, masters: number, contended: boolean): Promise<CycleResult> {
-  const result: CycleResult = { seconds: 0, wins: [], losses: 0, claimTimes: [], completeTimes: [], cycleTimes: [] };
-  let shared = 0;
-  const cursors = new Array<number>(masters).fill(0);
-  const started = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async (_, slot) => {
-    const master = slot % masters;
-    for (;;) {
-      const brid = contended ? brids[cursors[master]!++] : brids[shared++];
-      if (brid === undefined) return;
-      const t0 = performance.now();
-      const won = await claims.tryClaim([brid], master + 1);
-      const t1 = performance.now();
-      result.claimTimes.push(t1 - t0);
-      if (!won) {
-        result.losses++;
-        continue;
-      }
-      result.wins.push({ brid, master });
-      if (!(await claims.tryComplete([brid], 0))) throw new Error(`pg baseline: request ${brid} was won by master ${master} but could not be completed`);
-      const t2 = performance.now();
-      result.completeTimes.push(t2 - t1);
-      result.cycleTimes.push(t2 - t0);
-    }
-  }));
-  result.seconds = (performance.now() - started) / 1000;
-  return result;
+/** Cycles on the baseline, slot w as master w % masters; any call failing but a lost race fails the run. */
+async function cycles(claims: PgBuildbotClaims, brids: readonly number[], o: { inFlight: number; masters: number; contended: boolean }) {
+  const run = await runCycles(pgBuildbotTarget(claims), brids, { ...o, masterOf: (slot) => slot % o.masters });
+  if (run.failed > 0) throw new Error(`pg baseline: ${run.failed} call(s) failed:\n  ${run.failures.join('\n  ')}`);
+  return run;
 }
 
 /**
@@ -488,14 +326,14 @@ export async function runPgBuildbot(options: PgBuildbotOptions): Promise<PgBuild
   const schema = `bb088_${randomBytes(6).toString('hex')}`;
 
   const claims = await PgBuildbotClaims.open(options.url, { schema, connections, masters });
-  const probe = new pg.Client(pgBuildbotConfig(options.url, schema));
+  const probe = new pg.Client(sessionConfig(options.url, schema));
   await probe.connect();
   try {
     await claims.addRequests(warmup + requests, builders);
     await claims.warmPool();
     const setting = async (name: string) => (await probe.query(`SHOW ${name}`)).rows[0][name] as string;
     const settings = { inFlight, masters, connections, requests, contended, fsync: await setting('fsync'), synchronousCommit: await setting('synchronous_commit'), serverVersion: await setting('server_version') };
-    await cycles(claims, range(1, warmup), inFlight, masters, contended);
+    await cycles(claims, range(1, warmup), { inFlight, masters, contended });
 
     const postmaster = await localPostmaster(probe);
     const statements = await statementsSchema(probe);
@@ -504,7 +342,7 @@ export async function runPgBuildbot(options: PgBuildbotOptions): Promise<PgBuild
     const refusedBefore = claims.refusedCompletes;
     const cpuBefore = postmaster === null ? 0 : serverCpuUs(postmaster);
     const brids = range(warmup + 1, requests);
-    const run = await cycles(claims, brids, inFlight, masters, contended);
+    const run = await cycles(claims, brids, { inFlight, masters, contended });
     const cpuUs = postmaster === null ? null : serverCpuUs(postmaster) - cpuBefore;
     const pgStatements = statements === null ? null : await statementTimes(probe, statements);
     const commits = claims.commits - commitsBefore;
