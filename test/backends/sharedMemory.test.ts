@@ -23,6 +23,13 @@ const harness: Harness = {
     stores.set(reopened, store);
     return reopened;
   },
+  // Each store.connect() is another coordinator's own connection, as another process's would be.
+  async peer(coordinator, options = {}) {
+    const store = stores.get(coordinator)!;
+    const other = await openCoordinator({ ...options, backend: store.connect() });
+    stores.set(other, store);
+    return other;
+  },
 };
 
 runAllSuites(harness);

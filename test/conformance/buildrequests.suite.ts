@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlreadyClaimedError, InvalidArgumentError, NotClaimedError } from '../../src/api.ts';
-import type { BrDict, Connector, Coordinator } from '../../src/api.ts';
-import { CLAIMED_AT, COMPLETE_AT, COMPLETE_AT_EPOCH, SUBMITTED_AT, TestClock } from './harness.ts';
-import type { Harness } from './harness.ts';
+import type { BrDict, Connector } from '../../src/api.ts';
+import { CLAIMED_AT, COMPLETE_AT, COMPLETE_AT_EPOCH, SUBMITTED_AT, TestClock, severalMasters } from './harness.ts';
+import type { Harness, SeveralMasters } from './harness.ts';
 
 /**
  * Fixtures, as Buildbot's tests have them:
@@ -10,7 +10,6 @@ import type { Harness } from './harness.ts';
  *   bs2 (branch dev,  repo r2): linux (D)
  */
 interface World {
-  coordinator: Coordinator;
   clock: TestClock;
   m1: Connector;
   m2: Connector;
@@ -22,11 +21,10 @@ interface World {
   D: number;
 }
 
-async function world(h: Harness): Promise<World> {
+/** The fixtures on a new store; m1 and m2 on coordinators of their own where the harness has peers, sharing one clock. */
+async function world(masters: SeveralMasters): Promise<World> {
   const clock = new TestClock(SUBMITTED_AT);
-  const coordinator = await h.open({ now: clock.now });
-  const m1 = await coordinator.connect('m1');
-  const m2 = await coordinator.connect('m2');
+  const [m1, m2] = (await masters.open(['m1', 'm2'], { now: clock.now })) as [Connector, Connector];
   const buildset = async (branch: string, repository: string, builderNames: string[]) => {
     const sss = await m1.sourcestampsets.addSourceStampSet();
     await m1.sourcestamps.addSourceStamp({ branch, revision: 'r', repository, project: 'p', sourcestampsetid: sss });
@@ -34,7 +32,7 @@ async function world(h: Harness): Promise<World> {
   };
   const [bs1, one] = await buildset('main', 'r1', ['linux', 'macos', 'docs']);
   const [bs2, two] = await buildset('dev', 'r2', ['linux']);
-  return { coordinator, clock, m1, m2, bs1, bs2, A: one.linux!, B: one.macos!, C: one.docs!, D: two.linux! };
+  return { clock, m1, m2, bs1, bs2, A: one.linux!, B: one.macos!, C: one.docs!, D: two.linux! };
 }
 
 const ids = (list: BrDict[]) => list.map((br) => br.brid).sort((a, b) => a - b);
@@ -42,11 +40,11 @@ const byId = (list: BrDict[]) => [...list].sort((a, b) => a.brid - b.brid);
 
 export default function buildrequests(h: Harness) {
   describe(`buildrequests [${h.name}]`, () => {
+    const masters = severalMasters(h);
     let w: World;
-    afterEach(() => w?.coordinator.close());
 
     it('getBuildRequest returns the brdict with exactly the contract keys', async () => {
-      w = await world(h);
+      w = await world(masters);
       expect(await w.m1.buildrequests.getBuildRequest(w.A)).toEqual({
         brid: w.A, buildsetid: w.bs1, buildername: 'linux', priority: 0,
         claimed: false, claimed_at: null, mine: false,
@@ -55,12 +53,12 @@ export default function buildrequests(h: Harness) {
     });
 
     it('getBuildRequest of a missing id is null', async () => {
-      w = await world(h);
+      w = await world(masters);
       expect(await w.m1.buildrequests.getBuildRequest(9999)).toBeNull();
     });
 
     it('claimBuildRequests with claimed_at records it; mine is per master', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });
       expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, claimed_at: CLAIMED_AT, mine: true });
       expect(await w.m2.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, claimed_at: CLAIMED_AT, mine: false });
@@ -68,20 +66,20 @@ export default function buildrequests(h: Harness) {
     });
 
     it('claimBuildRequests without claimed_at uses the clock', async () => {
-      w = await world(h);
+      w = await world(masters);
       w.clock.set(CLAIMED_AT);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
       expect((await w.m1.buildrequests.getBuildRequest(w.A))!.claimed_at).toEqual(CLAIMED_AT);
     });
 
     it('claimBuildRequests of [] is a no-op', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([]);
       expect(await w.m1.buildrequests.getBuildRequests({ claimed: true })).toEqual([]);
     });
 
     it('claim of a request claimed by another master fails and none of the batch is claimed', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m2.buildrequests.claimBuildRequests([w.C]);
       const error = await w.m1.buildrequests.claimBuildRequests([w.A, w.B, w.C]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AlreadyClaimedError);
@@ -90,13 +88,13 @@ export default function buildrequests(h: Harness) {
     });
 
     it('claim of a request this master already holds fails too (claims are not reclaims)', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
       await expect(w.m1.buildrequests.claimBuildRequests([w.A])).rejects.toThrow(AlreadyClaimedError);
     });
 
     it('claim of a missing or complete request fails with AlreadyClaimedError, claiming nothing', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.completeBuildRequests([w.B], 0);
       await expect(w.m1.buildrequests.claimBuildRequests([w.A, 9999])).rejects.toThrow(AlreadyClaimedError);
       await expect(w.m1.buildrequests.claimBuildRequests([w.A, w.B])).rejects.toThrow(AlreadyClaimedError);
@@ -104,20 +102,20 @@ export default function buildrequests(h: Harness) {
     });
 
     it('claimBuildRequests with claimed_at: null uses the clock, as if it were not given', async () => {
-      w = await world(h);
+      w = await world(masters);
       w.clock.set(CLAIMED_AT);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: null });
       expect(await w.m1.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, claimed_at: CLAIMED_AT, mine: true });
     });
 
     it('claimBuildRequests naming a request twice fails and claims neither', async () => {
-      w = await world(h);
+      w = await world(masters);
       await expect(w.m1.buildrequests.claimBuildRequests([w.A, w.B, w.A])).rejects.toThrow(AlreadyClaimedError);
       expect(await w.m1.buildrequests.getBuildRequests({ claimed: true })).toEqual([]);
     });
 
     it('a refused claim leaves the other master\'s claim exactly as it was', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m2.buildrequests.claimBuildRequests([w.C], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
       await expect(w.m1.buildrequests.claimBuildRequests([w.C])).rejects.toThrow(AlreadyClaimedError);
@@ -125,7 +123,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('a request released by unclaim can be claimed again, by any master', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
       await w.m1.buildrequests.unclaimBuildRequests([w.A]);
       w.clock.set(CLAIMED_AT);
@@ -134,7 +132,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('every method given [] is a no-op', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       const before = await w.m1.buildrequests.getBuildRequests();
       const br = w.m1.buildrequests;
@@ -146,7 +144,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('reclaimBuildRequests renews this master\'s claims to now', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
       await w.m1.buildrequests.reclaimBuildRequests([w.A]);
@@ -155,7 +153,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('reclaim of an unclaimed, another master\'s, or missing request fails and renews none', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       await w.m2.buildrequests.claimBuildRequests([w.B], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
@@ -168,7 +166,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('unclaimBuildRequests releases only this master\'s claims, skipping others\' and missing ids', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
       await w.m2.buildrequests.claimBuildRequests([w.B]);
       await w.m1.buildrequests.unclaimBuildRequests([w.A, w.B, w.C, 9999]);
@@ -177,7 +175,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('completeBuildRequests completes requests claimed by this master, another, or none', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
       await w.m2.buildrequests.claimBuildRequests([w.B]);
       await w.m1.buildrequests.completeBuildRequests([w.A, w.B, w.C], 7, { complete_at: COMPLETE_AT });
@@ -188,7 +186,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('completeBuildRequests without complete_at uses the clock; a complete request keeps its claim', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
       await w.m1.buildrequests.completeBuildRequests([w.A], 0);
@@ -201,7 +199,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('completing a complete or missing request fails with NotClaimedError and completes none', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.completeBuildRequests([w.B], 0);
       await expect(w.m1.buildrequests.completeBuildRequests([w.A, w.B], 1)).rejects.toThrow(NotClaimedError);
       await expect(w.m1.buildrequests.completeBuildRequests([w.A, 9999], 1)).rejects.toThrow(NotClaimedError);
@@ -209,13 +207,13 @@ export default function buildrequests(h: Harness) {
     });
 
     it('completeBuildRequests naming a request twice fails with NotClaimedError and completes neither', async () => {
-      w = await world(h);
+      w = await world(masters);
       await expect(w.m1.buildrequests.completeBuildRequests([w.A, w.B, w.A], 0)).rejects.toThrow(NotClaimedError);
       expect(await w.m1.buildrequests.getBuildRequests({ complete: true })).toEqual([]);
     });
 
     it('a refused completion changes neither the incomplete request nor the complete one', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       await w.m1.buildrequests.completeBuildRequests([w.B], 3, { complete_at: CLAIMED_AT });
       await expect(w.m1.buildrequests.completeBuildRequests([w.A, w.B], 5, { complete_at: COMPLETE_AT })).rejects.toThrow(NotClaimedError);
@@ -224,7 +222,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('another master cannot unclaim or reclaim a complete request it does not hold', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       await w.m1.buildrequests.completeBuildRequests([w.A], 0);
       await w.m2.buildrequests.unclaimBuildRequests([w.A]);
@@ -233,7 +231,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('the owner may unclaim or reclaim a complete request; nobody may claim it', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
       await w.m1.buildrequests.completeBuildRequests([w.A], 0);
       await w.m1.buildrequests.reclaimBuildRequests([w.A]);
@@ -246,7 +244,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('unclaimExpiredRequests releases claims strictly older than `old` on incomplete requests, from any master', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       await w.m2.buildrequests.claimBuildRequests([w.B], { claimed_at: CLAIMED_AT });
       await w.m1.buildrequests.claimBuildRequests([w.C], { claimed_at: CLAIMED_AT });
@@ -262,7 +260,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('unclaimExpiredRequests(0) releases every claim made before now and keeps those made now', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: new Date(-86_400_000) }); // before 1970
       await w.m2.buildrequests.claimBuildRequests([w.B], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
@@ -273,7 +271,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('a reclaimed request is not expired by a claim age it would have had before', async () => {
-      w = await world(h);
+      w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT); // 300 s later
       await w.m1.buildrequests.reclaimBuildRequests([w.A]);
@@ -283,7 +281,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('unclaimExpiredRequests with nothing claimed resolves 0 and changes nothing', async () => {
-      w = await world(h);
+      w = await world(masters);
       const before = await w.m1.buildrequests.getBuildRequests();
       expect(await w.m1.buildrequests.unclaimExpiredRequests(0)).toBe(0);
       expect(byId(await w.m1.buildrequests.getBuildRequests())).toEqual(byId(before));
@@ -292,7 +290,7 @@ export default function buildrequests(h: Harness) {
     describe('getBuildRequests filters', () => {
       // A: claimed by m1; B: claimed by m1 then complete; C: complete, never claimed; D: claimed by m2
       async function states() {
-        w = await world(h);
+        w = await world(masters);
         await w.m1.buildrequests.claimBuildRequests([w.A, w.B]);
         await w.m1.buildrequests.completeBuildRequests([w.B, w.C], 0);
         await w.m2.buildrequests.claimBuildRequests([w.D]);
@@ -397,7 +395,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('builder names that share a prefix, or hold odd characters, select only their own requests', async () => {
-      w = await world(h);
+      w = await world(masters);
       const sss = await w.m1.sourcestampsets.addSourceStampSet();
       const names = ['lin', 'linux-arm', 'linux\u0000x', 'linux\u0001', ''];
       const [, made] = await w.m1.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'odd', properties: {}, builderNames: names });
@@ -411,7 +409,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('branch and repository must match the same source stamp; a buildset with several matching stamps is listed once', async () => {
-      w = await world(h);
+      w = await world(masters);
       // bs3: two codebases, one stamp on main/r1 and one on dev/r2; E is its only request.
       const sss = await w.m1.sourcestampsets.addSourceStampSet();
       await w.m1.sourcestamps.addSourceStamp({ branch: 'main', revision: 'a', repository: 'r1', project: 'p', sourcestampsetid: sss, codebase: 'app' });
@@ -428,7 +426,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('a buildset whose source stamp has the default branch (null) matches no branch filter', async () => {
-      w = await world(h);
+      w = await world(masters);
       const sss = await w.m1.sourcestampsets.addSourceStampSet();
       await w.m1.sourcestamps.addSourceStamp({ branch: null, revision: null, repository: 'r1', project: 'p', sourcestampsetid: sss });
       const [, made] = await w.m1.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'default branch', properties: {}, builderNames: ['linux'] });
@@ -439,7 +437,7 @@ export default function buildrequests(h: Harness) {
     });
 
     it('bad arguments are InvalidArgumentError and change nothing', async () => {
-      w = await world(h);
+      w = await world(masters);
       const br = w.m1.buildrequests;
       // State that a bad call could disturb: A claimed by m1, B claimed by m1 and complete, D claimed by m2.
       await br.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });

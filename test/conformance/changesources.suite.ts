@@ -1,17 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ChangeSourceAlreadyClaimedError, InvalidArgumentError } from '../../src/api.ts';
-import type { Coordinator } from '../../src/api.ts';
+import type { Connector } from '../../src/api.ts';
+import { severalMasters } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function changesources(h: Harness) {
+  // With a shared store's harness, m1 and m2 are on coordinators of their own.
   describe(`changesources [${h.name}]`, () => {
-    let coordinator: Coordinator;
-    afterEach(() => coordinator?.close());
+    const masters = severalMasters(h);
 
     async function setup() {
-      coordinator = await h.open();
-      const m1 = await coordinator.connect('m1');
-      const m2 = await coordinator.connect('m2');
+      const [m1, m2] = (await masters.open(['m1', 'm2'])) as [Connector, Connector];
       const cs = await m1.changesources.findChangeSourceId('git-poller');
       return { m1, m2, cs };
     }

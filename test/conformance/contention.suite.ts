@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlreadyClaimedError } from '../../src/api.ts';
-import type { Connector, Coordinator } from '../../src/api.ts';
+import type { Connector } from '../../src/api.ts';
+import { severalMasters } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 /** Adds buildsets until `count` requests exist; returns their brids. */
@@ -17,14 +18,13 @@ async function addRequests(db: Connector, count: number, perBuildset = 50): Prom
 }
 
 export default function contention(h: Harness) {
+  // With a shared store's harness, each master is on a coordinator of its own.
   describe(`contention [${h.name}]`, () => {
-    let coordinator: Coordinator;
-    afterEach(() => coordinator?.close());
+    const several = severalMasters(h);
 
     // With a bound of 16 live actors, most claims rehydrate their request while others are deciding.
     it.each([{ maxLiveActors: undefined }, { maxLiveActors: 16 }])('1,000 concurrent claims from 4 masters over 250 requests: each request won by exactly one master (%o)', async ({ maxLiveActors }) => {
-      coordinator = await h.open(maxLiveActors === undefined ? {} : { maxLiveActors });
-      const masters = await Promise.all(['m1', 'm2', 'm3', 'm4'].map((name) => coordinator.connect(name)));
+      const masters = await several.open(['m1', 'm2', 'm3', 'm4'], maxLiveActors === undefined ? {} : { maxLiveActors });
       const brids = await addRequests(masters[0]!, 250);
       // Every master tries every request once: 4 x 250 = 1,000 calls in flight.
       const attempts = masters.flatMap((db) => brids.map((brid) => ({ db, brid })));
@@ -53,8 +53,7 @@ export default function contention(h: Harness) {
     });
 
     it('a 1,000-request claim that fails on one request leaves none claimed', async () => {
-      coordinator = await h.open();
-      const [m1, m2] = [await coordinator.connect('m1'), await coordinator.connect('m2')];
+      const [m1, m2] = (await several.open(['m1', 'm2'])) as [Connector, Connector];
       const brids = await addRequests(m1, 1000, 100);
       await m2.buildrequests.claimBuildRequests([brids[617]!]);
       await expect(m1.buildrequests.claimBuildRequests(brids)).rejects.toThrow(AlreadyClaimedError);

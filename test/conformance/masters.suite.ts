@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/api.ts';
-import type { Coordinator } from '../../src/api.ts';
-import { SUBMITTED_AT, TestClock } from './harness.ts';
+import type { Connector, Coordinator } from '../../src/api.ts';
+import { SUBMITTED_AT, TestClock, severalMasters } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function masters(h: Harness) {
   describe(`masters [${h.name}]`, () => {
     let coordinator: Coordinator;
     afterEach(() => coordinator?.close());
+    const several = severalMasters(h); // for tests of two masters: on two coordinators where the harness has peers
 
     it('connect(name) adds an active master and binds the connector to it', async () => {
       const clock = new TestClock(SUBMITTED_AT);
@@ -48,12 +49,25 @@ export default function masters(h: Harness) {
     });
 
     it('getMasters lists every master', async () => {
-      coordinator = await h.open();
-      const db = await coordinator.connect('a');
-      await coordinator.connect('b');
+      const [db, b] = (await several.open(['a', 'b'])) as [Connector, Connector];
       const list = await db.masters.getMasters();
       expect(list.map((m) => m.name).sort()).toEqual(['a', 'b']);
       expect(list.every((m) => m.active && m.last_active instanceof Date)).toBe(true);
+      expect(await b.masters.getMasters()).toEqual(list);
+    });
+
+    it('one master\'s state, as another master sets it, is what both read', async () => {
+      const clock = new TestClock(SUBMITTED_AT);
+      const [a, b] = (await several.open(['a', 'b'], { now: clock.now })) as [Connector, Connector];
+      expect(await b.masters.findMasterId('a')).toBe(a.masterid);
+      clock.advance(60);
+      expect(await b.masters.setMasterState(a.masterid, false)).toBe(true);
+      expect(await a.masters.getMaster(a.masterid)).toMatchObject({ id: a.masterid, name: 'a', active: false });
+      expect(await a.masters.setMasterState(a.masterid, false)).toBe(false);
+      clock.advance(60);
+      expect(await a.masters.setMasterState(a.masterid, true)).toBe(true);
+      expect(await b.masters.getMaster(a.masterid)).toEqual({ id: a.masterid, name: 'a', active: true, last_active: clock.now() });
+      expect(await b.masters.setMasterState(a.masterid, true)).toBe(false);
     });
 
     it('bad arguments are InvalidArgumentError and change nothing', async () => {

@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlreadyClaimedError } from '../../src/api.ts';
-import type { Coordinator } from '../../src/api.ts';
-import { CLAIMED_AT, SUBMITTED_AT, TestClock } from './harness.ts';
+import type { Connector, Coordinator } from '../../src/api.ts';
+import { CLAIMED_AT, SUBMITTED_AT, TestClock, severalMasters } from './harness.ts';
 import type { Harness } from './harness.ts';
 
 export default function reopen(h: Harness) {
   describe.runIf(h.capabilities.permanence)(`reopen [${h.name}]`, () => {
     let coordinator: Coordinator;
     afterEach(() => coordinator?.close());
+    const several = severalMasters(h); // for tests of two masters: on two coordinators where the harness has peers
 
     it('builds, changes, classifications, state and users are all back after reopen, ids still increasing', async () => {
       coordinator = await h.open();
@@ -43,8 +44,7 @@ export default function reopen(h: Harness) {
 
     it('every row, claim and id counter is back after close and reopen, and actors rehydrate in the right state', async () => {
       const clock = new TestClock(SUBMITTED_AT);
-      coordinator = await h.open({ now: clock.now });
-      let [m1, m2] = [await coordinator.connect('m1'), await coordinator.connect('m2')];
+      let [m1, m2] = (await several.open(['m1', 'm2'], { now: clock.now })) as [Connector, Connector];
       const sss = await m1.sourcestampsets.addSourceStampSet();
       const ssid = await m1.sourcestamps.addSourceStamp({ branch: 'main', revision: 'abc', repository: 'repo', project: 'proj', sourcestampsetid: sss });
       const [bsid, brids] = await m1.buildsets.addBuildset({
@@ -64,9 +64,7 @@ export default function reopen(h: Harness) {
         sources: await m1.changesources.getChangeSources(),
       };
 
-      coordinator = await h.reopen(coordinator, { now: clock.now });
-      m1 = await coordinator.connect('m1');
-      m2 = await coordinator.connect('m2');
+      [m1, m2] = (await several.reopen(['m1', 'm2'], { now: clock.now })) as [Connector, Connector];
       expect(m1.masterid).toBeLessThan(m2.masterid);
       expect(await m1.buildrequests.getBuildRequests()).toEqual(before.requests);
       expect(await m1.buildsets.getBuildset(bsid)).toEqual(before.buildset);
