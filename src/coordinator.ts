@@ -15,6 +15,7 @@ import { postgresBackend } from './persistence/postgres/backend.ts';
 import { isPostgresLocation } from './persistence/postgres/location.ts';
 import { decodeStored } from './persistence/codec.ts';
 import { isShared, VersionSource } from './persistence/shared.ts';
+import { SharedClock } from './persistence/sharedClock.ts';
 import { COUNTERS, counterKind } from './persistence/keys.ts';
 import { StoreReader } from './persistence/records.ts';
 import * as v from './validate.ts';
@@ -56,12 +57,15 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
   const backend = o.backend ?? backendFor(o.location, o.durability);
   await backend.open();
   try {
-    if (isShared(backend)) return new Coordinator(backend, new VersionSource(backend, await backend.newWriter()), o);
+    if (isShared(backend)) {
+      const clock = o.now === undefined ? await SharedClock.start(backend) : undefined;
+      return new Coordinator(backend, new VersionSource(backend, await backend.newWriter()), { ...o, now: o.now ?? clock!.now }, clock);
+    }
     const counters: Counters = new Map();
     for (const [key, bytes] of await backend.entries(prefixRange(COUNTERS))) {
       counters.set(counterKind(key), decodeStored<number>(key, bytes));
     }
-    return new Coordinator(backend, counters, o);
+    return new Coordinator(backend, counters, { ...o, now: o.now ?? (() => new Date()) });
   } catch (error) {
     await backend.close();
     throw error;
@@ -86,7 +90,8 @@ export class Coordinator {
   constructor(
     private readonly backend: Backend,
     ids: Counters | VersionSource,
-    options: ParsedOptions,
+    options: ParsedOptions & { now: () => Date },
+    private readonly clock?: SharedClock,
   ) {
     this.registry = new ActorRegistry(backend, { maxLiveActors: options.maxLiveActors, inspect: options.inspect });
     if (ids instanceof VersionSource && isShared(backend)) {
@@ -124,6 +129,7 @@ export class Coordinator {
     await this.queue.close();
     this.reader.close();
     this.registry.stopAll();
+    this.clock?.stop();
     await this.backend.close();
   }
 }
@@ -131,7 +137,8 @@ export class Coordinator {
 interface ParsedOptions {
   location?: string;
   backend?: Backend;
-  now: () => Date;
+  /** Undefined: the machine's clock, or on a shared store the store's (SharedClock). */
+  now?: () => Date;
   durability: Durability;
   inspect?: CoordinatorOptions['inspect'];
   maxLiveActors: number;
@@ -153,7 +160,7 @@ function parseOptions(options: unknown): ParsedOptions {
   return {
     location: o.location as string | undefined,
     backend: o.backend as Backend | undefined,
-    now: (o.now as (() => Date) | undefined) ?? (() => new Date()),
+    now: o.now as (() => Date) | undefined,
     durability: (o.durability as Durability | undefined) ?? 'sync',
     inspect: o.inspect as CoordinatorOptions['inspect'],
     maxLiveActors,

@@ -48,6 +48,8 @@ export interface SharedBackend extends Backend {
    * StorageError when that cannot be known or the store stays unreachable.
    */
   transact<T>(work: (tx: CommitTransaction) => Promise<T>): Promise<T>;
+  /** The store's clock, in milliseconds since the epoch. */
+  serverTime(): Promise<number>;
   /** Runs `work` on a read-only snapshot of the store (every read sees the same instant). */
   readSnapshot<T>(work: (view: SnapshotView) => Promise<T>): Promise<T>;
 }

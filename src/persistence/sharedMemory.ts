@@ -14,6 +14,8 @@ export interface SharedMemoryOptions {
   pause?: () => Promise<void>;
   /** Asked at every commit: a fault to simulate. */
   fault?: () => SharedFault;
+  /** How far the store's clock is ahead of this process's (ms). */
+  clockOffset?: number;
 }
 
 /**
@@ -103,6 +105,11 @@ export class SharedMemoryBackend implements SharedBackend {
     const first = (this.store.sequences.get(kind) ?? 0) + 1;
     this.store.sequences.set(kind, first + count - 1);
     return Array.from({ length: count }, (_, i) => first + i);
+  }
+
+  async serverTime(): Promise<number> {
+    await this.step();
+    return Date.now() + (this.options.clockOffset ?? 0);
   }
 
   async newWriter(): Promise<number> {

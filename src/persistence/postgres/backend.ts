@@ -291,6 +291,12 @@ export class PostgresBackend implements SharedBackend {
     }
   }
 
+  async serverTime(): Promise<number> {
+    this.assertOpen();
+    const { rows } = await this.read<{ ms: number }>('clock read', 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms', []);
+    return rows[0]!.ms;
+  }
+
   async newWriter(): Promise<number> {
     this.assertOpen();
     const { rows } = await this.read<{ writer: string }>('writer allocation', 'SELECT nextval($1::regclass)::text AS writer', [this.names.writerSeq]);
