@@ -33,7 +33,7 @@ export interface PgRow extends PgConfig {
   doubleWins: number[];
   problems: string[];
   topStatements: StatementShare[] | null;
-  perSample: { round: number; cyclesPerSecond: number; cycleP99: number; pgCpuUsPerCycle: number | null; processSeconds: number[] }[];
+  perSample: { round: number; cyclesPerSecond: number; cycleP99: number; pgCpuUsPerCycle: number | null; processSeconds: number[]; loadAverage: number }[];
 }
 
 const mid = (values: readonly number[]) => median(values).median;
@@ -66,7 +66,7 @@ export function summarizePg(config: PgConfig, samples: readonly PgSample[]): PgR
     doubleWins: [...new Set(samples.flatMap((s) => s.doubleWins))].sort((a, b) => a - b),
     problems: [...new Set(samples.flatMap((s) => s.problems))].slice(0, 20),
     topStatements: middle.topStatements,
-    perSample: samples.map((s) => ({ round: s.round, cyclesPerSecond: s.cyclesPerSecond, cycleP99: s.cycleLatency.p99, pgCpuUsPerCycle: s.pgCpuUsPerCycle, processSeconds: s.processSeconds })),
+    perSample: samples.map((s) => ({ round: s.round, cyclesPerSecond: s.cyclesPerSecond, cycleP99: s.cycleLatency.p99, pgCpuUsPerCycle: s.pgCpuUsPerCycle, processSeconds: s.processSeconds, loadAverage: s.loadAverage })),
   };
 }
 
@@ -74,8 +74,9 @@ export interface PgComparison {
   processes: number;
   /** buildcoord's median cycles/s over Buildbot's schema's. */
   ratio: number;
-  /** Round by round (the two sides' samples of one round ran back to back). */
+  /** Round by round (the two sides' samples of one round ran back to back), and the higher load average of the two as they started. */
   byRound: number[];
+  loadByRound: number[];
   /** Buildbot's PostgreSQL CPU per cycle over buildcoord's: how much further a bigger server carries buildcoord. */
   pgCpuRatio: number | null;
 }
@@ -94,6 +95,7 @@ export function comparisons(result: PgScenarioResult): { rows: PgRow[]; compared
       processes,
       ratio: rows[bc]!.cyclesPerSecond / rows[bb]!.cyclesPerSecond,
       byRound,
+      loadByRound: result.samples[bc]!.map((s, i) => Math.max(s.loadAverage, result.samples[bb]![i]!.loadAverage)),
       pgCpuRatio: cpu(bc) === null || cpu(bb) === null ? null : cpu(bb)! / cpu(bc)!,
     });
   }
@@ -130,6 +132,8 @@ export function renderPg(result: PgScenarioResult, o: PgScenarioOptions, shownUr
   const s = result.settings;
   const out: string[] = [];
   out.push(`pg: claim+complete cycles over one PostgreSQL (${shownUrl}; PostgreSQL ${s.serverVersion}, fsync ${s.fsync}, synchronous_commit ${s.synchronousCommit}, shared_buffers ${s.sharedBuffers})`);
+  const load = (l: readonly number[]) => l.map((x) => x.toFixed(1)).join('/');
+  out.push(`  ${result.machine.cpus} cpus, load average ${load(result.machine.loadAtStart)} at the start and ${load(result.machine.loadAtEnd)} at the end (1/5/15 min): other work on these cores slows most the side that waits on round trips`);
   out.push(`  ${num(o.requests)} requests per sample after ${num(o.warmup)} warm-up, ${o.inFlight} in flight over all processes, ${o.masters} masters per process; Buildbot's schema with ${o.connections} connections in all;`);
   const counted = rows.some((r) => r.commitsCounted === 'transactions')
     ? 'transactions committed (pg_stat_database, read-only ones too: no pg_stat_statements here)'
@@ -146,7 +150,7 @@ export function renderPg(result: PgScenarioResult, o: PgScenarioOptions, shownUr
   ]);
   out.push(table(header, body));
   for (const c of compared) {
-    out.push(`  ${c.processes} process${c.processes === 1 ? '' : 'es'}: buildcoord / Buildbot's schema = ${times(c.ratio)} cycles/s (by round: ${c.byRound.map(times).join(', ')})`
+    out.push(`  ${c.processes} process${c.processes === 1 ? '' : 'es'}: buildcoord / Buildbot's schema = ${times(c.ratio)} cycles/s (by round: ${c.byRound.map((r, i) => `${times(r)} at load ${c.loadByRound[i]!.toFixed(1)}`).join(', ')})`
       + (c.pgCpuRatio === null ? '' : `; Buildbot's schema uses ${times(c.pgCpuRatio)} buildcoord's PostgreSQL CPU per cycle`));
   }
   for (const r of rows) {

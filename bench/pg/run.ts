@@ -11,6 +11,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { maskLocation } from '../../src/persistence/postgres/location.ts';
 import { PG_BUILDBOT_APPLICATION } from '../baselines/pgBuildbot.ts';
@@ -108,10 +109,14 @@ export interface PgSample extends PgConfig {
   clientCpuUsPerCycle: number;
   /** Each process's timed seconds (they start together; the slowest sets the figure). */
   processSeconds: number[];
+  /** The machine's 1-minute load average as the sample started: others' work on the same cores slows a latency-bound side most. */
+  loadAverage: number;
 }
 
 export interface PgScenarioResult {
   settings: ServerSettings;
+  /** The machine: its cpus, and its 1/5/15-minute load averages as the scenario started and ended. */
+  machine: { cpus: number; loadAtStart: number[]; loadAtEnd: number[] };
   configs: PgConfig[];
   /** samples[i] are configs[i]'s, one per round. */
   samples: PgSample[][];
@@ -203,6 +208,7 @@ class Worker {
 
 /** Runs every configuration `samples` times; the figures, and the server's settings. */
 export async function runPgScenario(o: PgScenarioOptions): Promise<PgScenarioResult> {
+  const loadAtStart = loadavg();
   const api = (await import(o.api)) as BuildcoordApi;
   const probe = await ServerProbe.connect(o.url);
   const live = new Set<Worker>();
@@ -221,7 +227,7 @@ export async function runPgScenario(o: PgScenarioOptions): Promise<PgScenarioRes
         samples[i]!.push(await sample(o, api, probe, config, round, live));
       }
     }
-    return { settings, configs, samples };
+    return { settings, machine: { cpus: cpus().length, loadAtStart, loadAtEnd: loadavg() }, configs, samples };
   } finally {
     for (const worker of live) worker.kill();
     await probe.close();
@@ -244,6 +250,7 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
     return worker;
   });
 
+  const loadAverage = loadavg()[0]!;
   await probe.createSchema(schema);
   try {
     const brids = await seed(side, api, { url }, { requests: o.warmup + o.requests, builders: o.builders, masters: allMasters });
@@ -280,7 +287,7 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
 
     // Read afresh, by a coordinator (or connections) that took no part.
     const view = await inspect(side, api, { url }, { masters: allMasters });
-    return figures(config, round, schema, timedBrids, results, { before, after, cpuAfter, statements }, view);
+    return { ...figures(config, round, schema, timedBrids, results, { before, after, cpuAfter, statements }, view), loadAverage };
   } finally {
     for (const worker of workers) worker.kill();
     await probe.dropSchema(schema);
@@ -295,7 +302,7 @@ function figures(
   results: readonly PgRunResult[],
   server: { before: ServerCounters; after: ServerCounters | null; cpuAfter: number | null; statements: Awaited<ReturnType<ServerProbe['statementTimes']>> },
   view: { holdings: { brid: number; complete: boolean }[][]; doubleClaims: number },
-): PgSample {
+): Omit<PgSample, 'loadAverage'> {
   const all = <T>(pick: (r: PgRunResult) => readonly T[]) => results.flatMap((r) => [...pick(r)]);
   const seconds = (Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt))) / 1000;
   const wins = all((r) => r.wins);

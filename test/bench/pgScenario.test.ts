@@ -31,7 +31,7 @@ function fakeSample(config: PgConfig, round: number, cyclesPerSecond: number, ex
   return {
     ...config, round, schema: 's', seconds: 1, cycles: cyclesPerSecond, cyclesPerSecond, cycleLatency: latencyOf(10), claimLatency: latencyOf(5), completeLatency: latencyOf(5),
     losses: 0, failed: 0, failures: [], doubleWins: [], problems: [], commitsPerCycle: 2, rollbacksPerCycle: 0, commitsCounted: 'COMMIT statements', statementsPerCycle: 6,
-    pgCpuUsPerCycle: 600, pgStatementUsPerCycle: 200, topStatements: null, clientCpuUsPerCycle: 300, processSeconds: [1], ...extra,
+    pgCpuUsPerCycle: 600, pgStatementUsPerCycle: 200, topStatements: null, clientCpuUsPerCycle: 300, processSeconds: [1], loadAverage: 0.5, ...extra,
   };
 }
 
@@ -40,6 +40,7 @@ describe('the pg figures and goals', () => {
     const configs = pgConfigs([1]);
     return {
       settings: { fsync: 'on', synchronousCommit: 'on', serverVersion: '15', sharedBuffers: '128MB' },
+      machine: { cpus: 2, loadAtStart: [0.5, 0.5, 0.5], loadAtEnd: [1, 1, 1] },
       configs,
       samples: [bb.map((r, i) => fakeSample(configs[0]!, i, r)), bc.map((r, i) => fakeSample(configs[1]!, i, r, { pgCpuUsPerCycle: 200, ...bad }))],
     };
@@ -48,7 +49,7 @@ describe('the pg figures and goals', () => {
   it('compares medians in the same run, round by round too, and meets the goal at 3x', () => {
     const { rows, compared } = comparisons(result([3_000, 3_300, 2_400], [1_000, 1_000, 1_200]));
     expect(rows.map((r) => [r.side, r.cyclesPerSecond])).toEqual([['buildbot', 1_000], ['buildcoord', 3_000]]);
-    expect(compared).toEqual([{ processes: 1, ratio: 3, byRound: [3, 3.3, 2], pgCpuRatio: 3 }]);
+    expect(compared).toEqual([{ processes: 1, ratio: 3, byRound: [3, 3.3, 2], loadByRound: [0.5, 0.5, 0.5], pgCpuRatio: 3 }]);
     const goals = pgGoals(rows, compared, { inFlight: 64 });
     expect(goals.map((g) => g.met)).toEqual([true, true]);
     expect(goals[0]!.value).toMatch(/^3\.00x \(buildcoord 3,000 cycles\/s, Buildbot's schema 1,000; by round 3\.00x, 3\.30x, 2\.00x\)$/);
