@@ -152,6 +152,13 @@ export function renderPg(result: PgScenarioResult, o: PgScenarioOptions, shownUr
   for (const c of compared) {
     out.push(`  ${c.processes} process${c.processes === 1 ? '' : 'es'}: buildcoord / Buildbot's schema = ${times(c.ratio)} cycles/s (by round: ${c.byRound.map((r, i) => `${times(r)} at load ${c.loadByRound[i]!.toFixed(1)}`).join(', ')})`
       + (c.pgCpuRatio === null ? '' : `; Buildbot's schema uses ${times(c.pgCpuRatio)} buildcoord's PostgreSQL CPU per cycle`));
+    const cpu = (side: PgConfig['side']) => rows.find((r) => r.side === side && r.processes === c.processes)?.pgCpuUsPerCycle ?? null;
+    const bc = cpu('buildcoord');
+    const bb = cpu('buildbot');
+    // What carries to a bigger host: cycles a PostgreSQL core can serve at this CPU per cycle (no other bound assumed).
+    if (bc !== null && bb !== null && bc > 0 && bb > 0) {
+      out.push(`    PostgreSQL CPU per cycle: buildcoord ${num(bc)} µs, Buildbot's schema ${num(bb)} µs: one server core serves ~${num(1e6 / bc)} vs ~${num(1e6 / bb)} cycles/s`);
+    }
   }
   for (const r of rows) {
     if (r.topStatements === null || r.topStatements.length === 0) continue;
