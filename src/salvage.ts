@@ -6,7 +6,7 @@ import { CommitMark } from './persistence/commitMark.ts';
 import { checkStoreFiles } from './persistence/files/storeFiles.ts';
 import { COMMIT_KEY } from './persistence/keys.ts';
 import { levelReason } from './persistence/level.ts';
-import { refusePostgres } from './persistence/postgres/location.ts';
+import { isPostgresLocation, maskLocation } from './persistence/postgres/location.ts';
 import { closedStorePath } from './persistence/storeLock.ts';
 import { verify } from './verify.ts';
 import type { VerifyReport } from './verify.ts';
@@ -28,9 +28,12 @@ export interface SalvageReport {
  * not mended here (LevelDB could abort on them): restore those from a
  * backup. What the loss left inconsistent (an index entry whose record was
  * in a dropped write, say) is in the returned report.
+ *
+ * LevelDB stores only: a PostgreSQL URL is refused (StorageError), since
+ * its server keeps its own files whole; check it with verify().
  */
 export async function salvage(location: string, now: Date = new Date()): Promise<SalvageReport> {
-  refusePostgres(location);
+  refuseShared(location);
   const path = await closedStorePath(location, 'salvaging');
   const files = await checkStoreFiles(path);
   if (files.kind === 'none') throw new StorageError(`no store at ${location}: the directory holds no LevelDB store`);
@@ -57,4 +60,13 @@ export async function salvage(location: string, now: Date = new Date()): Promise
     throw new StorageError(`cannot reset the commit mark of ${location} (the damaged store is kept at ${evidence}): ${levelReason(error)}`, { cause: error });
   });
   return { evidence, sequence, report: await verify(path) };
+}
+
+/** Salvage mends a LevelDB directory's files; a PostgreSQL store has none of its own. */
+export function refuseShared(location: string): void {
+  if (isPostgresLocation(location)) {
+    throw new StorageError(
+      `salvage mends LevelDB stores only, and ${maskLocation(location)} is a PostgreSQL store: its server keeps its files whole (check its contents with verify; restore a damaged server from its backups)`,
+    );
+  }
 }

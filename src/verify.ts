@@ -10,7 +10,8 @@ import { checkBeforeOpen, checkMarkAfterOpen } from './persistence/openCheck.ts'
 import type { MarkReading } from './persistence/commitMark.ts';
 import type { RecordKind } from './persistence/records.ts';
 import { readThroughCopy } from './persistence/scratchCopy.ts';
-import { refusePostgres } from './persistence/postgres/location.ts';
+import { postgresBackend } from './persistence/postgres/backend.ts';
+import { isPostgresLocation } from './persistence/postgres/location.ts';
 import { isShared } from './persistence/shared.ts';
 import { closedStorePath } from './persistence/storeLock.ts';
 
@@ -48,9 +49,21 @@ function schemaKinds(): RecordKind<unknown>[] {
  * snapshot is a state of its machine), every index entry is one its record
  * makes and every entry a record makes is there, and every id counter is at
  * least the largest id of its kind. The store must not be open elsewhere.
+ *
+ * A PostgreSQL URL names a shared store: its contents are checked the same
+ * way, on one snapshot, while masters in any process write on, and its id
+ * sequences stand for the counters. (Its files are the server's to keep.)
  */
 export async function verify(location: string): Promise<VerifyReport> {
-  refusePostgres(location);
+  if (isPostgresLocation(location)) {
+    const backend = postgresBackend(location, { sync: true });
+    await backend.open();
+    try {
+      return await verifyBackend(backend);
+    } finally {
+      await backend.close();
+    }
+  }
   const path = await closedStorePath(location, 'verifying');
   let kind: 'none' | 'store';
   let mark: MarkReading;

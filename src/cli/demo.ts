@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { InspectionEvent, Observer } from 'xstate';
 import { openCoordinator } from '../coordinator.ts';
 import type { Coordinator } from '../coordinator.ts';
+import { isPostgresLocation } from '../persistence/postgres/location.ts';
 import { createLiveFeed, fanOut } from '../view/feed.ts';
 import { DEFAULT_HOST } from '../view/hosts.ts';
 import { startInspectorServer } from '../view/inspector.ts';
@@ -15,6 +16,8 @@ import { Farm, SimulatedClock, TIMING, seededRandom } from './farm.ts';
 import type { SimMaster } from './farm.ts';
 import { checkHost, listenError, listeningOn, untilInterrupted } from './serve.ts';
 import { storeError } from './store.ts';
+import { CHANGE_SOURCE } from './demoMaster.ts';
+import { runSharedDemo } from './demoShared.ts';
 
 export interface DemoOptions {
   location: string;
@@ -28,32 +31,46 @@ export interface DemoOptions {
   seed: number;
 }
 
-const MASTER_NAMES = ['master-a', 'master-b', 'master-c'];
-const CHANGE_SOURCE = 'git-poller';
+export const MASTER_NAMES = ['master-a', 'master-b', 'master-c'];
+
+/** What the progress display shows of a master. */
+export interface MasterStatus {
+  name: string;
+  alive: boolean;
+  running: { readonly size: number };
+  won: number;
+  lost: number;
+  tookOver: number;
+  built: number;
+}
 
 /**
  * The Stately inspector: a local server for its page (ours, on `host`:
  * @statelyai/inspect's own listens on every interface), and a WebSocket
- * inspector that reports to it.
+ * inspector that reports to it. Other processes report to `wsUrl`.
  */
-async function startStatelyInspector(host: string, port: number): Promise<{ inspect: Observer<InspectionEvent>; url: string; stop(): Promise<void> }> {
+export async function startStatelyInspector(host: string, port: number): Promise<{ inspect: Observer<InspectionEvent>; wsUrl: string; url: string; stop(): Promise<void> }> {
   const server = await startInspectorServer({ host, port }).catch((error: unknown) => {
     throw listenError(error, { host, port, option: '--inspect-port' });
   });
   const { createWebSocketInspector } = await import('@statelyai/inspect');
-  const inspector = createWebSocketInspector({ url: server.wsUrl });
+  // Connects on the first event: a process that reports nothing itself (the demo on a shared store) opens nothing.
+  let inspector: ReturnType<typeof createWebSocketInspector> | null = null;
   return {
-    inspect: inspector.inspect,
+    inspect: {
+      next: (event) => (inspector ??= createWebSocketInspector({ url: server.wsUrl })).inspect.next?.(event),
+    },
+    wsUrl: server.wsUrl,
     url: server.url,
     async stop() {
-      inspector.stop();
+      inspector?.stop();
       await server.close();
     },
   };
 }
 
 /** Progress on stderr when it is a terminal: a bar for the requests, a line per master. */
-function progressDisplay(masters: SimMaster[]) {
+export function progressDisplay(masters: readonly MasterStatus[]) {
   if (!process.stderr.isTTY) return null;
   const bars = new cliProgress.MultiBar(
     { hideCursor: true, clearOnComplete: false, stopOnComplete: false, forceRedraw: true, barsize: 20, format: ' requests {bar} {value}/{total} done, {claimed} claimed, {unclaimed} queued  sim {sim}' },
@@ -74,10 +91,13 @@ function progressDisplay(masters: SimMaster[]) {
 
 
 /**
- * The demo: a simulated single-node build master on the embedded LevelDB
- * store, watched live. Returns when the run (and `--hold`) is over.
+ * The demo: a simulated build farm of three masters on the embedded LevelDB
+ * store, in this process, watched live; on a PostgreSQL URL, each master in
+ * a process of its own (runSharedDemo). Returns when the run (and `--hold`)
+ * is over.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
+  if (isPostgresLocation(options.location)) return runSharedDemo(options);
   const clock = new SimulatedClock(Date.now());
   let simStart = 0;
   /** Simulated time since the run began, h:mm:ss. */
@@ -179,8 +199,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     if (c.doubleWins > 0) throw new CliError(`${c.doubleWins} request(s) were won by two masters at once`, EXIT.failed);
     if (interrupted) throw new CliError('interrupted', EXIT.interrupted);
     if (options.hold) {
+      const stopped = untilInterrupted(); // listening before saying so: a Ctrl-C right after the line ends it cleanly
       process.stdout.write(`serving the live view at ${view.url} until Ctrl-C\n`);
-      await untilInterrupted();
+      await stopped;
     }
   } finally {
     display?.stop();
@@ -194,9 +215,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run a simulated build farm on the embedded LevelDB store, with the live view')
+    .description('run a simulated build farm on the embedded LevelDB store (or a PostgreSQL one, a process per master), with the live view')
     .option('-d, --duration <seconds>', 'how long the run takes, in real seconds', parseSeconds, 20)
-    .option('-l, --location <dir>', 'the store directory (LevelDB); an earlier run there is continued', './state')
+    .option('-l, --location <dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME); an earlier run there is continued', './state')
     .option('-p, --port <n>', 'live view port (0: any free port)', parsePort, 0)
     .option('--host <host>', 'address the live view and the inspector server listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
     .option('--inspect', "also report every actor to the Stately inspector (@statelyai/inspect's local server)")
@@ -217,7 +238,12 @@ inspector server listens on --inspect-port and its page loads the inspector
 UI from stately.ai, so that part needs internet; the live view does not.
 Both listen on 127.0.0.1, this machine only; --host 0.0.0.0 (or one
 interface's address) lets anyone who can reach that address watch. The store
-directory is locked while the demo runs.`)
+directory is locked while the demo runs.
+
+With --location postgresql://..., each master runs in an OS process of its
+own, on its own coordinator, all on that store, as Buildbot's masters share
+one database; the dying master's process is killed outright. This process
+serves the live view of the whole store. The URL's password is never shown.`)
     .action(async (options: DemoOptions) => {
       await runDemo(options);
     });

@@ -19,6 +19,10 @@ export class SimulatedClock {
   advance(seconds: number): void {
     this.ms += seconds * 1000;
   }
+  /** Moves to `ms` (epoch ms) if it is later: the time a farm's other processes start from. */
+  moveTo(ms: number): void {
+    this.ms = Math.max(this.ms, ms);
+  }
   /** Moves forward to `date` if it is later (a store from an earlier run may be ahead of the wall clock). */
   catchUp(date: Date): void {
     this.ms = Math.max(this.ms, date.getTime() + 1000);
@@ -43,6 +47,9 @@ export const TIMING = {
   slotsPerMaster: 3,
   buildTicks: [2, 8] as const,
 } as const;
+
+/** Told when the change source goes quiet, at `TIMING.lastChangeTick`. */
+export const QUIET = 'the change source goes quiet: no more changes, the masters drain the queue';
 
 export const BUILDERS = ['linux', 'macos', 'windows', 'arm64', 'docs'];
 const AUTHORS = ['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret'];
@@ -92,9 +99,15 @@ export class Farm {
   private readonly orphaned = new Set<number>();
   tick = 0;
 
+  /**
+   * `victim` dies at `TIMING.deathTick`; null for a farm that is one
+   * master's part of a bigger one, in a process of its own (the demo on a
+   * shared store), whose death comes from outside and whose story is told
+   * by the process that runs them all.
+   */
   constructor(
     readonly masters: SimMaster[],
-    readonly victim: SimMaster,
+    readonly victim: SimMaster | null,
     private readonly changesourceid: number,
     private readonly schedulerid: number,
     private readonly clock: SimulatedClock,
@@ -107,14 +120,18 @@ export class Farm {
     this.holder.delete(brid);
   }
 
-  /** One tick: the clock moves, every live master works, concurrently, so their claims race. */
-  async step(): Promise<void> {
+  /**
+   * One tick: the clock moves, every live master works, concurrently, so
+   * their claims race. The first live master runs the janitor, unless
+   * `janitor` says whether this farm's does (one part of a bigger farm).
+   */
+  async step(options: { janitor?: boolean } = {}): Promise<void> {
     this.tick++;
     this.clock.advance(TIMING.secondsPerTick);
-    if (this.tick === TIMING.deathTick) this.kill(this.victim);
-    if (this.tick === TIMING.lastChangeTick) this.story('the change source goes quiet: no more changes, the masters drain the queue');
+    if (this.victim !== null && this.tick === TIMING.deathTick) this.kill(this.victim);
+    if (this.victim !== null && this.tick === TIMING.lastChangeTick) this.story(QUIET);
     const live = this.masters.filter((m) => m.alive);
-    await Promise.all(live.map((m) => this.work(m, m === live[0])));
+    await Promise.all(live.map((m) => this.work(m, options.janitor ?? m === live[0])));
   }
 
   private kill(master: SimMaster): void {

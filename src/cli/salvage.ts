@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { salvage } from '../salvage.ts';
+import { maskLocation } from '../persistence/postgres/location.ts';
+import { refuseShared, salvage } from '../salvage.ts';
 import { CliError, EXIT } from './exit.ts';
 import { storeError } from './store.ts';
 
@@ -14,8 +15,14 @@ recover what it can read of the write-ahead log (damaged records are dropped
 whole), resets the commit mark to the newest commit left, and verifies the
 result. Exits 0 when the salvaged store is sound, 1 when verify found what the
 loss left inconsistent (printed by key). Damaged tables, CURRENT or MANIFEST
-are not mended: restore those stores from a backup.`)
+are not mended: restore those stores from a backup. A PostgreSQL store is
+refused: its server keeps its files (check it with verify).`)
     .action(async (dir: string) => {
+      try {
+        refuseShared(dir);
+      } catch (error) {
+        throw new CliError(maskLocation(error instanceof Error ? error.message : String(error)), EXIT.noStore, { cause: error });
+      }
       const result = await salvage(dir).catch((error: unknown) => {
         throw storeError(dir, error);
       });

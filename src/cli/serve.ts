@@ -4,39 +4,58 @@ import { DEFAULT_HOST, isWildcard } from '../view/hosts.ts';
 import { startLiveView } from '../view/server.ts';
 import { parseHost, parsePort } from './args.ts';
 import { CliError, EXIT } from './exit.ts';
-import { openReadOnly } from './store.ts';
+import { createStoreFeed } from '../view/storeFeed.ts';
+import { openReadOnly, sharedStore } from './store.ts';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the live view of a store (on 127.0.0.1 unless --host) until interrupted')
-    .argument('<dir>', 'the store directory (LevelDB)')
+    .argument('<dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME)')
     .option('-p, --port <n>', 'TCP port (0: any free port)', parsePort, 8010)
     .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
     .addHelpText('after', `
-Opens DIR read-only and serves a page (no internet needed) with its masters,
-build requests by state and builder, and change sources. A LevelDB directory
-is open in one process at a time: stop the master (or demo) using DIR first.
-To watch a running farm live, host the view in the master's own process with
-startLiveView() from 'buildcoord/view', or run "buildcoord demo".
+Opens the store read-only and serves a page (no internet needed) with its
+masters, build requests by state and builder, and change sources.
+A PostgreSQL store is served while its masters run, in any processes on any
+machines: the page shows the whole store, and its transitions are those every
+master makes, found by reading the store each second. A URL's password is
+never shown.
+A LevelDB directory is open in one process at a time: stop the master (or
+demo) using DIR first. To watch a running farm on LevelDB live, host the view
+in the master's own process with startLiveView() from 'buildcoord/view', or
+run "buildcoord demo".
 It listens on 127.0.0.1, this machine only; --host 0.0.0.0 (or one
 interface's address) lets anyone who can reach that address read the store.
 Stop with Ctrl-C.`)
     .action(async (dir: string, options: { port: number; host: string }) => {
       await checkHost(options.host);
       const store = await openReadOnly(dir);
+      const shared = sharedStore(store);
+      // On a shared store every process's steps reach the store: read them from there.
+      const feed = shared ? createStoreFeed(shared, { intervalMs: STORE_POLL_MS }) : undefined;
       try {
-        const view = await startLiveView(store.connector(), { host: options.host, port: options.port, title: `buildcoord: ${dir}` }).catch((error: unknown) => {
+        const view = await startLiveView(store.connector(), {
+          host: options.host,
+          port: options.port,
+          title: `buildcoord: ${store.shown}`,
+          ...(feed ? { feed, reads: (read) => store.read((connectors) => read(connectors())) } : {}),
+        }).catch((error: unknown) => {
           throw listenError(error, { host: options.host, port: options.port });
         });
-        process.stdout.write(`live view of ${dir}: ${view.url}${listeningOn(options.host)}\n(Ctrl-C to stop)\n`);
-        await untilInterrupted();
+        const stopped = untilInterrupted(); // listening before saying so: a Ctrl-C right after the line ends it cleanly
+        process.stdout.write(`live view of ${store.shown}: ${view.url}${listeningOn(options.host)}\n(Ctrl-C to stop)\n`);
+        await stopped;
         await view.close();
       } finally {
+        await feed?.close();
         await store.close();
       }
     });
 }
+
+/** How often `serve` reads a shared store for transitions. */
+export const STORE_POLL_MS = 1_000;
 
 /** After a URL on 127.0.0.1 that is not the only way in: says so. */
 export function listeningOn(host: string): string {

@@ -1,32 +1,71 @@
 import { existsSync, statSync } from 'node:fs';
+import pg from 'pg';
 import { Connector } from '../connector/connector.ts';
 import type { Core } from '../connector/core.ts';
-import { CoordinatorError, StorageError, StoreLockedError } from '../errors.ts';
+import { CoordinatorError, InvalidArgumentError, StorageError, StoreLockedError } from '../errors.ts';
+import type { Backend } from '../persistence/backend.ts';
 import { levelDBBackend } from '../persistence/leveldb.ts';
-import { maskLocation, refusePostgres } from '../persistence/postgres/location.ts';
+import { postgresBackend } from '../persistence/postgres/backend.ts';
+import { isPostgresLocation, maskLocation } from '../persistence/postgres/location.ts';
+import { schemaNames } from '../persistence/postgres/schema.ts';
+import { connectionConfig } from '../persistence/postgres/url.ts';
 import { StoreReader } from '../persistence/records.ts';
+import { isShared } from '../persistence/shared.ts';
+import type { SharedBackend, SnapshotView } from '../persistence/shared.ts';
 import { CliError, EXIT } from './exit.ts';
+
+/** Connectors bound to a master (for `claimed: 'mine'`); 0 for one that is no master's. */
+export type Connectors = (masterid?: number) => Connector;
 
 /** A store opened for reading only: connectors whose every write is refused, and nothing else. */
 export interface ReadOnlyStore {
+  /** The location as given. */
   readonly location: string;
+  /** The location as it may be shown: a PostgreSQL URL's password masked. */
+  readonly shown: string;
+  /** The store itself; on a PostgreSQL URL a shared one, which masters in other processes write while this reads. */
+  readonly backend: Backend;
   /** A connector bound to `masterid` (for `claimed: 'mine'`); 0 for one that is no master's. */
   connector(masterid?: number): Connector;
+  /**
+   * Runs `work` on one reading of the store: on a shared store, one snapshot
+   * (every read sees the same instant while masters write on); on a LevelDB
+   * directory, the store itself (no other process can write it meanwhile).
+   */
+  read<T>(work: (connectors: Connectors) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
+export interface OpenReadOnlyOptions {
+  /** A PostgreSQL URL whose schema holds no store yet: make it (the demo) rather than refuse it (stats, serve, verify). */
+  create?: boolean;
+}
+
+/** Connectors on `backend` whose writes are refused. */
+function readOnlyConnectors(backend: Pick<Backend, 'get' | 'getMany' | 'keys'>, shown: string): { connectors: Connectors; reader: StoreReader } {
+  // StoreReader reads get, getMany and keys only; the rest of a Backend is never called.
+  const reader = new StoreReader(backend as Backend);
+  const core: Core = {
+    run: () => Promise.reject(new CoordinatorError(`${shown} is open read-only`)),
+    reader,
+    now: () => new Date(),
+  };
+  return { connectors: (masterid = 0) => new Connector(core, masterid), reader };
+}
+
 /**
- * Opens a store directory without a coordinator, so that looking at it
- * writes nothing: `coordinator.connect()` would add or reactivate a master.
- * The reads are the connector's own; only writes have no path. Like any
- * open, it takes the directory's lock, so a running master must not hold it.
+ * Opens a store without a coordinator, so that looking at it writes
+ * nothing: `coordinator.connect()` would add or reactivate a master. The
+ * reads are the connector's own; only writes have no path.
+ *
+ * A LevelDB directory: like any open, it takes the directory's lock, so a
+ * running master must not hold it. A PostgreSQL URL: masters in any
+ * process may run meanwhile; a schema that holds no store is refused (exit
+ * 3) unless `create`, rather than made.
  */
-export async function openReadOnly(location: string): Promise<ReadOnlyStore> {
-  try {
-    refusePostgres(location);
-  } catch (error) {
-    throw storeError(location, error);
-  }
+export async function openReadOnly(location: string, options: OpenReadOnlyOptions = {}): Promise<ReadOnlyStore> {
+  const shown = maskLocation(location);
+  if (isPostgresLocation(location)) return openShared(location, shown, options);
   if (!existsSync(location)) throw new CliError(`no store at ${location}: the directory does not exist`, EXIT.noStore);
   if (!statSync(location).isDirectory()) throw new CliError(`no store at ${location}: not a directory`, EXIT.noStore);
   const backend = levelDBBackend(location, { createIfMissing: false });
@@ -35,15 +74,13 @@ export async function openReadOnly(location: string): Promise<ReadOnlyStore> {
   } catch (error) {
     throw storeError(location, error);
   }
-  const reader = new StoreReader(backend);
-  const core: Core = {
-    run: () => Promise.reject(new CoordinatorError(`${location} is open read-only`)),
-    reader,
-    now: () => new Date(),
-  };
+  const { connectors, reader } = readOnlyConnectors(backend, shown);
   return {
     location,
-    connector: (masterid = 0) => new Connector(core, masterid),
+    shown,
+    backend,
+    connector: connectors,
+    read: (work) => work(connectors),
     async close() {
       reader.close();
       await backend.close();
@@ -51,11 +88,90 @@ export async function openReadOnly(location: string): Promise<ReadOnlyStore> {
   };
 }
 
-/** The command line's reading of a failure to open a store. */
-export function storeError(location: string, error: unknown): unknown {
-  if (error instanceof StoreLockedError) {
-    return new CliError(`${error.message}; stop it first`, EXIT.locked, { cause: error });
+async function openShared(location: string, shown: string, options: OpenReadOnlyOptions): Promise<ReadOnlyStore> {
+  // Fail fast (the backend retries an unreachable server for seconds), and refuse an empty schema unless told to make it.
+  await probeStore(location, shown, { mustExist: !options.create });
+  const backend: SharedBackend = postgresBackend(location, { sync: true });
+  try {
+    await backend.open();
+  } catch (error) {
+    throw storeError(location, error);
   }
-  if (error instanceof StorageError) return new CliError(maskLocation(`cannot open the store at ${location}: ${error.message}`), EXIT.noStore, { cause: error });
+  const { connectors, reader } = readOnlyConnectors(backend, shown);
+  return {
+    location,
+    shown,
+    backend,
+    connector: connectors,
+    read: (work) => backend.readSnapshot((view: SnapshotView) => work(readOnlyConnectors(oneAtATime(view), shown).connectors)),
+    async close() {
+      reader.close();
+      await backend.close();
+    },
+  };
+}
+
+/**
+ * The snapshot's reads one after another: a snapshot is one session, which
+ * runs one query at a time, and the connector reads in parallel.
+ */
+function oneAtATime(view: SnapshotView): Pick<Backend, 'get' | 'getMany' | 'keys'> {
+  let turn: Promise<unknown> = Promise.resolve();
+  const queued = <T>(read: () => Promise<T>): Promise<T> => {
+    const result = turn.then(read, read);
+    turn = result.catch(() => {});
+    return result;
+  };
+  return {
+    get: (key) => queued(() => view.get(key)),
+    getMany: (keys) => queued(() => view.getMany(keys)),
+    keys: (range) => queued(() => view.keys(range)),
+  };
+}
+
+/**
+ * Refuses (exit 3) a PostgreSQL URL whose server cannot be reached or, with
+ * `mustExist`, whose schema holds no store, before the backend opens it
+ * (opening makes the schema's tables, and retries an unreachable server for
+ * seconds). One connection, one read.
+ */
+export async function probeStore(location: string, shown = maskLocation(location), { mustExist = true }: { mustExist?: boolean } = {}): Promise<void> {
+  let config: pg.ClientConfig;
+  let schema: string;
+  try {
+    ({ config, schema } = connectionConfig(location, { sync: true }));
+  } catch (error) {
+    throw storeError(location, error);
+  }
+  const client = new pg.Client(config);
+  client.on('error', () => {}); // a connection lost after connecting fails the query below
+  let present: boolean;
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [schemaNames(schema).meta]);
+    present = rows[0]?.present === true;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(maskLocation(`cannot open the store at ${shown}: ${reason}`), EXIT.noStore, { cause: error });
+  } finally {
+    await client.end().catch(() => {});
+  }
+  if (!present && mustExist) throw new CliError(`no store at ${shown}: schema ${schema} holds no buildcoord store`, EXIT.noStore);
+}
+
+/** The command line's reading of a failure to open a store; nothing it says shows a password. */
+export function storeError(location: string, error: unknown, doing: 'open' | 'read' = 'open'): unknown {
+  if (error instanceof StoreLockedError) {
+    return new CliError(maskLocation(`${error.message}; stop it first`), EXIT.locked, { cause: error });
+  }
+  if (error instanceof StorageError) return new CliError(maskLocation(`cannot ${doing} the store at ${location}: ${error.message}`), EXIT.noStore, { cause: error });
+  if (error instanceof InvalidArgumentError && isPostgresLocation(location)) {
+    return new CliError(maskLocation(`${location}: ${error.message}`), EXIT.usage, { cause: error });
+  }
   return error;
+}
+
+/** Is `backend` a store other processes write while this one reads? */
+export function sharedStore(store: ReadOnlyStore): SharedBackend | null {
+  return isShared(store.backend) ? store.backend : null;
 }

@@ -23,6 +23,12 @@ export interface Transition {
   masterid: number | null;
   /** A request's builder, or a change source's name. */
   label: string;
+  /**
+   * `'store'`: seen by reading a shared store (any process's actors, see
+   * `createStoreFeed`), so `event` is inferred from the difference. Absent:
+   * reported by one of this process's actors.
+   */
+  source?: 'store';
 }
 
 export interface LiveFeed {

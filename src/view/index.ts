@@ -7,6 +7,8 @@
  */
 export { createLiveFeed, fanOut } from './feed.ts';
 export type { LiveFeed, LiveFeedOptions, Transition } from './feed.ts';
+export { createStoreFeed, openStoreFeed } from './storeFeed.ts';
+export type { StoreFeed, StoreFeedOptions } from './storeFeed.ts';
 export { startLiveView } from './server.ts';
 export type { LiveView, LiveViewOptions } from './server.ts';
 export { startInspectorServer } from './inspector.ts';

@@ -172,7 +172,7 @@ const PAGE = String.raw`<!doctype html>
     lastSeq = t.seq;
     seen++;
     var feed = document.getElementById('feed');
-    var item = el('li', { cls: fresh ? 'fresh' : '', 'data-actor': t.actor, 'data-event': t.event, 'data-to': t.to }, [
+    var item = el('li', { cls: fresh ? 'fresh' : '', 'data-actor': t.actor, 'data-event': t.event, 'data-to': t.to, 'data-source': t.source || 'actor' }, [
       el('span', { cls: 'muted', text: clock(t.at) }),
       el('span', { text: t.actor }),
       el('span', { text: t.label }),
@@ -181,7 +181,9 @@ const PAGE = String.raw`<!doctype html>
         document.createTextNode(' \u2192 '),
         el('span', { cls: 't-' + t.to, text: t.to }),
       ]),
-      el('span', { cls: 'muted', text: t.event }),
+      t.source === 'store'
+        ? el('span', { cls: 'muted', text: t.event + ' \u00b7 store', title: 'seen by reading the store: the step of a master in any process' })
+        : el('span', { cls: 'muted', text: t.event }),
       el('span', { cls: 'who', 'data-masterid': t.masterid === null ? '' : String(t.masterid), text: masterName(t.masterid) }),
     ]);
     feed.insertBefore(item, feed.firstChild);

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEStreamingApi } from 'hono/streaming';
 import type { Connector } from '../connector/connector.ts';
+import { maskLocation } from '../persistence/postgres/location.ts';
 import type { LiveFeed, Transition } from './feed.ts';
 import { DEFAULT_HOST, allowedHosts, urlHost } from './hosts.ts';
 import { renderPage } from './page.ts';
@@ -28,6 +29,12 @@ export interface LiveViewOptions {
   title?: string;
   /** While a page is open, how often the counts are read again when no actor moves (default 2000 ms). */
   idleRefreshMs?: number;
+  /**
+   * How a reading of the counts runs `read`: by default on `db` as it is.
+   * On a shared store, give one that runs it on one snapshot, so that
+   * masters writing meanwhile never make the counts disagree.
+   */
+  reads?: (read: (db: Connector) => Promise<Summary>) => Promise<Summary>;
 }
 
 export interface LiveView {
@@ -60,6 +67,12 @@ interface Client {
  * events. The page is one self-contained HTML document (no CDN), so it
  * works offline.
  *
+ * The counts are read from the store, so on a shared (PostgreSQL) store
+ * they cover every process's masters; for the transitions to do as well,
+ * give a feed that reads the store (`openStoreFeed(url)`), since a
+ * `createLiveFeed` sees only this process's actors. Nothing it shows or
+ * answers carries a store URL's password.
+ *
  * @example
  * const feed = createLiveFeed();
  * const coordinator = await openCoordinator({ location: 'state', inspect: feed.inspect });
@@ -73,8 +86,9 @@ interface Client {
 export async function startLiveView(db: Connector, options: LiveViewOptions = {}): Promise<LiveView> {
   const now = options.now ?? (() => new Date());
   const feed = options.feed;
+  const reads = options.reads ?? ((read) => read(db));
   const idleRefreshMs = options.idleRefreshMs ?? 2_000;
-  const page = renderPage(options.title ?? 'buildcoord live view');
+  const page = renderPage(maskLocation(options.title ?? 'buildcoord live view'));
   const host = options.host ?? DEFAULT_HOST;
   const clients = new Set<Client>();
   let latest: Summary | null = null;
@@ -93,14 +107,15 @@ export async function startLiveView(db: Connector, options: LiveViewOptions = {}
     if (reading) return reading;
     dirty = false;
     const started = performance.now(); // pacing of our own reads, not a domain time
-    reading = readSummary(db, now)
+    reading = reads((connector) => readSummary(connector, now))
       .then((summary) => {
         latest = summary;
         broadcast('summary', summary);
         return summary;
       })
       .catch((error: unknown) => {
-        broadcast('problem', { message: error instanceof Error ? error.message : String(error) });
+        // A store's message may name its location: never with a password.
+        broadcast('problem', { message: maskLocation(error instanceof Error ? error.message : String(error)) });
         throw error;
       })
       .finally(() => {
@@ -154,6 +169,8 @@ export async function startLiveView(db: Connector, options: LiveViewOptions = {}
     if (!allowed.has((c.req.header('host') ?? '').toLowerCase())) return c.text('forbidden host', 403);
     await next();
   });
+  // A failed reading is told to the page, never logged; a store's message may name its location, never with a password.
+  app.onError((error, c) => c.json({ error: maskLocation(error instanceof Error ? error.message : String(error)) }, 500));
   app.get('/', (c) => c.html(page));
   app.get('/api/summary', async (c) => c.json(await read()));
   app.get('/api/transitions', (c) => c.json(feed?.recent() ?? []));
