@@ -65,8 +65,11 @@ export async function stillHolding(decisions: readonly Decision[], tx: CommitTra
     for (const key of reads.points.keys()) pointKeys.add(key);
     for (const { gte, lt } of reads.ranges) ranges.push({ gte, lt });
   }
-  const stored = pointKeys.size === 0 ? new Map<string, Version>() : await tx.versions([...pointKeys]);
-  const rangeKeys = ranges.length === 0 ? [] : await tx.rangeKeys(ranges);
+  // Both reads at once: a pipelining store sends them in one round trip.
+  const [stored, rangeKeys] = await Promise.all([
+    pointKeys.size === 0 ? new Map<string, Version>() : tx.versions([...pointKeys]),
+    ranges.length === 0 ? [] : tx.rangeKeys(ranges),
+  ]);
 
   const written = new Map<string, Version | null>(); // by the decisions kept so far; null: deleted
   const versionNow = (key: string) => (written.has(key) ? written.get(key)! : (stored.get(key) ?? null));

@@ -54,6 +54,8 @@ interface Attempt {
   active: boolean;
   /** The first database or connection error of the attempt: the transaction is over. */
   failure: unknown;
+  /** Writes sent and not yet answered: COMMIT follows them without waiting (it becomes ROLLBACK if one fails). */
+  writes: Promise<unknown>[];
 }
 
 type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
@@ -88,6 +90,9 @@ export class PostgresBackend implements SharedBackend {
   /** Transactions run one at a time on the committer, in call order. */
   private turn: Promise<unknown> = Promise.resolve();
   private readonly knownSequences = new Set<string>();
+  private readsInFlight = 0;
+  /** Point reads waiting for a free session, to be sent as one query. */
+  private nextRead: { keys: string[]; waiters: { at: number; count: number; resolve: (found: (Versioned | undefined)[]) => void; reject: (error: unknown) => void }[] } | null = null;
 
   constructor(location: string, options: PostgresBackendOptions) {
     this.shown = maskLocation(location);
@@ -178,9 +183,40 @@ export class PostgresBackend implements SharedBackend {
     return (await this.getVersioned(keys)).map((found) => found?.bytes);
   }
 
+  /**
+   * Point reads are batched: while every pooled session is busy, the keys
+   * asked for gather into the next read, sent as one query when a session is
+   * free (dozens of claims each loading its request cost one round trip).
+   */
   async getVersioned(keys: readonly string[]): Promise<(Versioned | undefined)[]> {
     this.assertOpen();
-    return getVersioned(this.pooled, this.names, keys);
+    if (keys.length === 0) return [];
+    if (this.readsInFlight < POOL_SIZE) return this.readNow(keys);
+    return new Promise((resolve, reject) => {
+      const next = (this.nextRead ??= { keys: [], waiters: [] });
+      next.waiters.push({ at: next.keys.length, count: keys.length, resolve, reject });
+      next.keys.push(...keys);
+    });
+  }
+
+  private async readNow(keys: readonly string[]): Promise<(Versioned | undefined)[]> {
+    this.readsInFlight++;
+    try {
+      return await getVersioned(this.pooled, this.names, keys);
+    } finally {
+      this.readsInFlight--;
+      this.sendNextRead();
+    }
+  }
+
+  private sendNextRead(): void {
+    const batch = this.nextRead;
+    if (batch === null) return;
+    this.nextRead = null;
+    this.readNow(batch.keys).then(
+      (found) => batch.waiters.forEach(({ at, count, resolve }) => resolve(found.slice(at, at + count))),
+      (error: unknown) => batch.waiters.forEach(({ reject }) => reject(error)),
+    );
   }
 
   async keys(range: KeyRange): Promise<string[]> {
@@ -210,7 +246,7 @@ export class PostgresBackend implements SharedBackend {
     client.on('error', onError);
     const query: Query = async (what, sql, params) => {
       try {
-        return await client.query(sql, params);
+        return await client.query(statement(sql, params));
       } catch (error) {
         if (classify(error) === 'connection') broken = true;
         throw this.failure(`${what} failed`, error);
@@ -308,13 +344,13 @@ export class PostgresBackend implements SharedBackend {
    * are StorageErrors, or with `raw` the server's own error (connection
    * failures past the window are StorageErrors either way).
    */
-  private async read<R extends pg.QueryResultRow>(what: string, sql: string, params: unknown[], raw = false): Promise<pg.QueryResult<R>> {
+  private async read<R extends pg.QueryResultRow>(what: string, sql: Sql, params: unknown[], raw = false): Promise<pg.QueryResult<R>> {
     let since: number | null = null;
     for (let tries = 0; ; tries++) {
       const pool = this.pool;
       if (!this.usable() || pool === null) throw new StorageError(`the PostgreSQL store ${this.shown} is not open`);
       try {
-        return await pool.query<R>(sql, params);
+        return await pool.query<R>(statement(sql, params));
       } catch (error) {
         if (classify(error) !== 'connection') {
           if (raw) throw error;
@@ -363,28 +399,37 @@ export class PostgresBackend implements SharedBackend {
     for (;;) {
       if (!this.usable()) throw new StorageError(`the PostgreSQL store ${this.shown} is not open`);
       const n = ++this.attemptNumber;
-      const attempt: Attempt = { client: null!, active: true, failure: undefined };
+      const attempt: Attempt = { client: null!, active: true, failure: undefined, writes: [] };
       let commitSent = false;
       let result: T;
       try {
         attempt.client = await this.committerClient().catch((error: unknown) => {
-          attempt.failure = error;
+          attempt.failure ??= error; // pipelined statements behind a failed one fail too (25P02): the first is the cause
           throw error;
         });
-        await this.run(attempt, 'BEGIN ISOLATION LEVEL SERIALIZABLE');
-        if (sync !== this.sync) await this.run(attempt, `SET LOCAL synchronous_commit = ${sync ? 'on' : 'off'}`);
-        const marked = await this.run(attempt, `UPDATE ${this.names.writers} SET last_commit = $1 WHERE writer = $2`, [n, this.writer]);
+        // Sent at once, ahead of work's first reads: the statements of one attempt share round trips.
+        const begun = Promise.all([
+          this.run(attempt, 'BEGIN ISOLATION LEVEL SERIALIZABLE'),
+          sync === this.sync ? null : this.run(attempt, `SET LOCAL synchronous_commit = ${sync ? 'on' : 'off'}`),
+          this.run(attempt, { name: `${this.names.schema}.mark`, text: `UPDATE ${this.names.writers} SET last_commit = $1 WHERE writer = $2`, values: [n, this.writer] }),
+        ]);
+        begun.catch(() => {}); // its failure is the attempt's, read below
+        const working = work(this.view(attempt));
+        const [, , marked] = await begun;
+        result = await working;
+        if (attempt.failure !== undefined) throw attempt.failure; // work went on after a failed statement
         if (marked.rowCount !== 1) {
           // Our row is gone (removed by hand?): without it a lost COMMIT could not be resolved. Put it back and start again.
+          attempt.active = false;
           await this.run(attempt, 'ROLLBACK');
           await this.run(attempt, `INSERT INTO ${this.names.writers} (writer, last_commit) VALUES ($1, 0) ON CONFLICT (writer) DO NOTHING`, [this.writer]);
           continue;
         }
-        result = await work(this.view(attempt));
-        if (attempt.failure !== undefined) throw attempt.failure; // work went on after a failed statement
         attempt.active = false;
         commitSent = true;
         const done = await this.run(attempt, 'COMMIT');
+        await Promise.allSettled(attempt.writes);
+        if (attempt.failure !== undefined) throw attempt.failure; // a write failed: COMMIT was a ROLLBACK
         if (done.command !== 'COMMIT') throw new StorageError(`the PostgreSQL store ${this.shown} answered COMMIT with ${done.command}: the transaction was rolled back`);
         return result;
       } catch (thrown) {
@@ -432,22 +477,24 @@ export class PostgresBackend implements SharedBackend {
         const found = new Map<string, Version>();
         if (keys.length === 0) return found;
         const encoded = new Map(keys.map((key) => [toKey(key).toString('latin1'), key]));
-        const { rows } = await this.run<{ key: Buffer; version: string }>(attempt, `SELECT key, version::text AS version FROM ${kv} WHERE key = ANY($1::bytea[])`, [
-          keys.map(toKey),
-        ]);
+        const { rows } = await this.run<{ key: Buffer; version: string }>(attempt, {
+          name: `${this.names.schema}.versions`,
+          text: `SELECT key, version::text AS version FROM ${kv} WHERE key = ANY($1::bytea[])`,
+          values: [keys.map(toKey)],
+        });
         for (const row of rows) found.set(encoded.get(row.key.toString('latin1')) ?? fromKey(row.key), row.version);
         return found;
       },
       rangeKeys: async (ranges) => {
         live();
         if (ranges.length === 0) return [];
-        const { rows } = await this.run<{ i: string; key: Buffer }>(
-          attempt,
-          `SELECT r.i::text AS i, kv.key FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS r(gte, lt, i)
+        const { rows } = await this.run<{ i: string; key: Buffer }>(attempt, {
+          name: `${this.names.schema}.ranges`,
+          text: `SELECT r.i::text AS i, kv.key FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS r(gte, lt, i)
              JOIN ${kv} kv ON kv.key >= r.gte AND kv.key < r.lt
            ORDER BY r.i, kv.key`,
-          [ranges.map(({ gte }) => toKey(gte)), ranges.map(({ lt }) => toKey(lt))],
-        );
+          values: [ranges.map(({ gte }) => toKey(gte)), ranges.map(({ lt }) => toKey(lt))],
+        });
         const out: string[][] = ranges.map(() => []);
         for (const row of rows) out[Number(row.i) - 1]!.push(fromKey(row.key));
         return out;
@@ -462,28 +509,35 @@ export class PostgresBackend implements SharedBackend {
             byKey.set(encoded.toString('latin1'), [encoded, bytes, version]);
           }
           const rows = [...byKey.values()].sort((a, b) => Buffer.compare(a[0], b[0]));
-          await this.run(
-            attempt,
-            `INSERT INTO ${kv} (key, value, version) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bigint[])
+          this.send(attempt, {
+            name: `${this.names.schema}.put`,
+            text: `INSERT INTO ${kv} (key, value, version) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bigint[])
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version`,
-            [rows.map(([key]) => key), rows.map(([, bytes]) => toBuffer(bytes)), rows.map(([, , version]) => version)],
-          );
+            values: [rows.map(([key]) => key), rows.map(([, bytes]) => toBuffer(bytes)), rows.map(([, , version]) => version)],
+          });
         }
         if (deletes.length > 0) {
           const keys = deletes.map(toKey).sort(Buffer.compare);
-          await this.run(attempt, `DELETE FROM ${kv} WHERE key = ANY($1::bytea[])`, [keys]);
+          this.send(attempt, { name: `${this.names.schema}.delete`, text: `DELETE FROM ${kv} WHERE key = ANY($1::bytea[])`, values: [keys] });
         }
       },
     };
   }
 
+  /** A write of an attempt, not waited for: COMMIT follows it in the pipeline, and its failure is the attempt's. */
+  private send(attempt: Attempt, query: pg.QueryConfig): void {
+    const sent = this.run(attempt, query);
+    sent.catch(() => {}); // recorded in attempt.failure
+    attempt.writes.push(sent);
+  }
+
   /** A statement of an attempt; its first failure ends the attempt (later statements fail with that failure too). */
-  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(attempt: Attempt, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(attempt: Attempt, sql: string | pg.QueryConfig, params?: unknown[]): Promise<pg.QueryResult<R>> {
     if (attempt.failure !== undefined) throw attempt.failure;
     try {
-      return await attempt.client.query<R>(sql, params);
+      return await (typeof sql === 'string' ? attempt.client.query<R>(sql, params) : attempt.client.query<R>(sql));
     } catch (error) {
-      attempt.failure = error;
+      attempt.failure ??= error; // pipelined statements behind a failed one fail too (25P02): the first is the cause
       throw error;
     }
   }
@@ -539,7 +593,8 @@ export class PostgresBackend implements SharedBackend {
   private async committerClient(): Promise<pg.Client> {
     if (this.committer !== null && !this.committerLost) return this.committer;
     this.dropCommitter();
-    const client = new pg.Client(this.config);
+    // Pipelined: a transaction's statements go out without waiting for the ones before (two round trips per commit).
+    const client = new pg.Client({ ...this.config, pipeline: true } as pg.ClientConfig);
     client.on('error', () => {
       if (this.committer === client) this.committerLost = true;
     });
@@ -585,14 +640,19 @@ export class PostgresBackend implements SharedBackend {
 }
 
 /** Runs one read statement, with `what` naming it in errors. */
-type Query = <R extends pg.QueryResultRow>(what: string, sql: string, params: unknown[]) => Promise<pg.QueryResult<R>>;
+type Query = <R extends pg.QueryResultRow>(what: string, sql: Sql, params: unknown[]) => Promise<pg.QueryResult<R>>;
+
+/** A statement's text, or its text with a name (prepared once per session: the hot statements). */
+type Sql = string | { name: string; text: string };
+
+const statement = (sql: Sql, values: unknown[]): pg.QueryConfig => (typeof sql === 'string' ? { text: sql, values } : { ...sql, values });
 
 /** Values with versions, in the order of `keys`. */
 async function getVersioned(query: Query, names: SchemaNames, keys: readonly string[]): Promise<(Versioned | undefined)[]> {
   if (keys.length === 0) return [];
   const { rows } = await query<{ key: Buffer; value: Buffer; version: string }>(
     'read',
-    `SELECT key, value, version::text AS version FROM ${names.kv} WHERE key = ANY($1::bytea[])`,
+    { name: `${names.schema}.read`, text: `SELECT key, value, version::text AS version FROM ${names.kv} WHERE key = ANY($1::bytea[])` },
     [keys.map(toKey)],
   );
   const found = new Map<string, Versioned>();

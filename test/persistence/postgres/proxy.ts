@@ -144,8 +144,15 @@ export class PgProxy {
       case 'commit-late':
         client.destroy();
         upstream.removeAllListeners('data');
-        upstream.on('data', () => upstream.destroy()); // the server answered: it has committed
-        setTimeout(() => upstream.write(commit), fault.delayMs);
+        {
+          // Answers to statements pipelined before COMMIT may still come; once COMMIT is sent, an answer means it committed.
+          let sent = false;
+          upstream.on('data', () => sent && upstream.destroy());
+          setTimeout(() => {
+            sent = true;
+            upstream.write(commit);
+          }, fault.delayMs);
+        }
         return;
       case 'never-sent':
         client.destroy();
