@@ -56,7 +56,7 @@ function schemaKinds(): RecordKind<unknown>[] {
  */
 export async function verify(location: string): Promise<VerifyReport> {
   if (isPostgresLocation(location)) {
-    const backend = postgresBackend(location, { sync: true });
+    const backend = postgresBackend(location, { sync: true, createIfMissing: false });
     await backend.open();
     try {
       return await verifyBackend(backend);

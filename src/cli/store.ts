@@ -91,7 +91,7 @@ export async function openReadOnly(location: string, options: OpenReadOnlyOption
 async function openShared(location: string, shown: string, options: OpenReadOnlyOptions): Promise<ReadOnlyStore> {
   // Fail fast (the backend retries an unreachable server for seconds), and refuse an empty schema unless told to make it.
   await probeStore(location, shown, { mustExist: !options.create });
-  const backend: SharedBackend = postgresBackend(location, { sync: true });
+  const backend: SharedBackend = postgresBackend(location, { sync: true, createIfMissing: options.create === true });
   try {
     await backend.open();
   } catch (error) {

@@ -43,6 +43,8 @@ export interface PostgresBackendOptions {
   retryWindowMs?: number;
   /** How long resolving a lost COMMIT waits for that transaction to end (ms, default 20,000). */
   outcomeLockTimeoutMs?: number;
+  /** Make the store's tables if the schema has none (default true; false for what only reads). */
+  createIfMissing?: boolean;
 }
 
 const POOL_SIZE = 4;
@@ -75,6 +77,7 @@ export class PostgresBackend implements SharedBackend {
   private readonly names: SchemaNames;
   private readonly retryWindowMs: number;
   private readonly outcomeLockTimeoutMs: number;
+  private readonly createIfMissing: boolean;
 
   private state: State = 'new';
   private opening: Promise<void> | null = null;
@@ -103,6 +106,7 @@ export class PostgresBackend implements SharedBackend {
     this.names = schemaNames(schema);
     this.retryWindowMs = options.retryWindowMs ?? RETRY_WINDOW_MS;
     this.outcomeLockTimeoutMs = options.outcomeLockTimeoutMs ?? OUTCOME_LOCK_TIMEOUT_MS;
+    this.createIfMissing = options.createIfMissing ?? true;
   }
 
   /** The schema the store lives in. */
@@ -140,7 +144,7 @@ export class PostgresBackend implements SharedBackend {
     if (fsync.rows[0]?.fsync === 'off') {
       throw new StorageError(`the PostgreSQL server of ${this.shown} runs with fsync=off, so a commit it acknowledges may not survive a crash; refusing to open`);
     }
-    await ensureSchema(client, this.names, this.shown);
+    await ensureSchema(client, this.names, this.shown, this.createIfMissing);
     const row = await client.query<{ writer: string }>(`INSERT INTO ${this.names.writers} (writer, last_commit) VALUES (nextval($1::regclass), 0) RETURNING writer::text AS writer`, [
       this.names.writerSeq,
     ]);

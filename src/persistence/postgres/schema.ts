@@ -63,14 +63,16 @@ function ddl(names: SchemaNames): string[] {
  * (so a role without CREATE rights can open it). Otherwise the objects are
  * made in one transaction under an advisory lock named after the schema, so
  * concurrent first opens wait for each other instead of racing. `client` is
- * outside any transaction.
+ * outside any transaction. With `create` false, a missing store is a
+ * StorageError and nothing is made.
  */
-export async function ensureSchema(client: pg.Client, names: SchemaNames, shown: string): Promise<void> {
+export async function ensureSchema(client: pg.Client, names: SchemaNames, shown: string, create = true): Promise<void> {
   const present = await client.query<{ version: string | null }>(
     `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE 'present' END AS version`,
     [names.meta],
   );
   let version = present.rows[0]?.version === null ? null : await readVersion(client, names);
+  if (version === null && !create) throw new StorageError(`no buildcoord store in schema ${names.schema} of ${shown}`);
   if (version === null) {
     await client.query('BEGIN');
     try {

@@ -110,6 +110,14 @@ describePg('PostgreSQL store schema', (url) => {
     expect((await admin.query(`SELECT count(*)::int AS n FROM ${schema}.bc_kv`)).rows[0].n).toBe(1);
   });
 
+  it('is not made by what only reads (verify): a schema without a store is refused and left empty', async () => {
+    const schema = newSchema();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const { verify } = await import('../../../src/verify.ts');
+    await expect(verify(withSchema(url, schema))).rejects.toThrow(/no buildcoord store in schema/);
+    expect((await admin.query('SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = $1', [schema])).rows[0].n).toBe(0);
+  });
+
   it('of another version is refused, and left as it is', async () => {
     const schema = newSchema();
     const first = backend(schema);
