@@ -1,5 +1,11 @@
 /**
- * Crash-kill torture: runs reliability/worker.ts against a LevelDB store,
+ * Crash-kill torture. Given a PostgreSQL URL as --location, the shared-store
+ * run of reliability/pgTorture.ts (several processes on one schema, one of
+ * them SIGKILLed each cycle); otherwise the LevelDB run below.
+ *
+ *   npm run torture -- --location 'postgresql://user@host/db[?schema=NAME]' --cycles 50 [--workers 3] [--keep] [--seed N]
+ *
+ * LevelDB: runs reliability/worker.ts against a LevelDB store,
  * kills it with SIGKILL after a random number of answered calls, reopens
  * the store and checks that every acknowledged write is there, that the
  * store is sound (verify: indexes, counters, machine states), and that no
@@ -15,6 +21,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openCoordinator, verify } from '../src/api.ts';
+import { isPostgresLocation, maskLocation } from '../src/persistence/postgres/location.ts';
+import { torturePostgres } from './pgTorture.ts';
 
 interface Line {
   t: 'ready' | 'issue' | 'ack' | 'nack';
@@ -143,21 +151,59 @@ export async function torture(options: TortureOptions): Promise<TortureResult> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { cycles: { type: 'string', default: '50' }, location: { type: 'string' }, seed: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      cycles: { type: 'string', default: '50' },
+      location: { type: 'string' },
+      seed: { type: 'string' },
+      workers: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
   const cycles = Number(values.cycles);
   if (!Number.isSafeInteger(cycles) || cycles < 1) {
     console.error('--cycles must be a positive integer');
     process.exit(2);
   }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 2)) {
+    console.error('--workers must be an integer of at least 2');
+    process.exit(2);
+  }
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
   const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  if (values.location !== undefined && isPostgresLocation(values.location)) {
+    const result = await torturePostgres({
+      location: values.location,
+      cycles,
+      seed,
+      workers,
+      keep: values.keep,
+      onCycle: (cycle, acked, info) => process.stderr.write(`cycle ${cycle}/${cycles}  acknowledged ${acked}  ${info}\n`),
+    });
+    for (const v of result.violations) console.log(v);
+    console.log(
+      `PostgreSQL ${maskLocation(values.location)} schema ${result.schema}: cycles: ${result.cycles} ` +
+        `(killed between COMMIT and its answer: ${result.commitWindowKills}, that COMMIT landed in ${result.interruptedCommitsLanded} and not in ${result.interruptedCommitsLost}; ` +
+        `killed at a random moment: ${result.randomKills}), ` +
+        `calls answered: ${result.acknowledged}, unanswered at a kill: ${result.unansweredAtDeath} (of which setState seen landed: ${result.landedUnanswered}), ` +
+        `claims taken over: ${result.takenOver}, StorageErrors: ${result.storageErrors}, violations found: ${result.violations.length}, ${elapsed()}`,
+    );
+    process.exit(result.violations.length === 0 ? 0 : 1);
+  }
+  if (workers !== undefined || values.keep) {
+    console.error('--workers and --keep are for a PostgreSQL --location');
+    process.exit(2);
+  }
   const result = await torture({
     cycles,
     location: values.location,
-    seed: values.seed === undefined ? undefined : Number(values.seed),
+    seed,
     onCycle: (cycle, acked, violations) => process.stderr.write(`\rcycle ${cycle}/${cycles}  acknowledged ${acked}  violations ${violations}`),
   });
   process.stderr.write('\n');
   for (const v of result.violations) console.log(v);
-  console.log(`cycles: ${result.cycles}, operations acknowledged: ${result.acknowledged}, violations found: ${result.violations.length}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`cycles: ${result.cycles}, operations acknowledged: ${result.acknowledged}, violations found: ${result.violations.length}, ${elapsed()}`);
   process.exit(result.violations.length === 0 ? 0 : 1);
 }
