@@ -23,10 +23,9 @@ describePg('a server error on the writer mark of a commit', (server) => {
     await schema?.drop();
   });
 
-  // KNOWN BUG (PostgresBackend.commit since b25129c): when the pipelined BEGIN/mark fails, `work`'s
-  // statements (already sent) fail with 25P02 and nothing awaits or catches that promise, so the
-  // process dies of an unhandled rejection. `it.fails` until fixed: then drop `.fails`.
-  it.fails('fails the call with StorageError; the process lives on', () => {
+  // When the pipelined BEGIN or writer mark fails, `work`'s statements (already sent) fail too (25P02):
+  // the call must end in StorageError, never in an unhandled rejection that kills the process.
+  it('fails the call with StorageError; the process lives on', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', CHILD, schema.url], { encoding: 'utf8', timeout: 60_000 });
     expect(run.stderr).not.toMatch(/25P02|triggerUncaughtException|Unhandled/);
     expect(run.status).toBe(0);

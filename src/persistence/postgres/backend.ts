@@ -405,6 +405,7 @@ export class PostgresBackend implements SharedBackend {
       const n = ++this.attemptNumber;
       const attempt: Attempt = { client: null!, active: true, failure: undefined, writes: [] };
       let commitSent = false;
+      let working: Promise<T> | undefined;
       let result: T;
       try {
         attempt.client = await this.committerClient().catch((error: unknown) => {
@@ -418,7 +419,8 @@ export class PostgresBackend implements SharedBackend {
           this.run(attempt, { name: `${this.names.schema}.mark`, text: `UPDATE ${this.names.writers} SET last_commit = $1 WHERE writer = $2`, values: [n, this.writer] }),
         ]);
         begun.catch(() => {}); // its failure is the attempt's, read below
-        const working = work(this.view(attempt));
+        working = work(this.view(attempt));
+        working.catch(() => {}); // if BEGIN or the mark fails, work's statements fail too: the attempt's failure says why
         const [, , marked] = await begun;
         result = await working;
         if (attempt.failure !== undefined) throw attempt.failure; // work went on after a failed statement
@@ -438,6 +440,7 @@ export class PostgresBackend implements SharedBackend {
         return result;
       } catch (thrown) {
         attempt.active = false;
+        if (working !== undefined) await Promise.allSettled([working]); // its statements are answered before anything else is sent
         const error = attempt.failure;
         if (error === undefined) {
           // work's own error (or the ROLLBACK answer above): not the store's to retry.
