@@ -1,26 +1,14 @@
-import { ClosedError, StorageError } from '../errors.ts';
+import { StorageError } from '../errors.ts';
 import { breathe, due } from './breathe.ts';
 import type { Backend, WriteBatch } from '../persistence/backend.ts';
 import { encode } from '../persistence/codec.ts';
 import type { Reader } from '../persistence/records.ts';
-import type { ActorKind, ActorRegistry, Effect } from './registry.ts';
+import { CallQueue } from './callQueue.ts';
+import type { Call } from './callQueue.ts';
+import type { ActorRegistry, Effect } from './registry.ts';
 import { DELETED, Transaction } from './transaction.ts';
 import type { Counters, Layer, Layered } from './transaction.ts';
 
-/** A command: decides against a transaction, throws a CoordinatorError to refuse. */
-export type Command<T> = (tx: Transaction) => Promise<T>;
-
-/** Actors a command will load. */
-export interface Warm {
-  kind: ActorKind;
-  ids: readonly number[];
-}
-
-export interface Call {
-  command: Command<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
 
 interface Answer {
   call: Call;
@@ -50,53 +38,20 @@ class Group implements Layered {
  * so settle into two cohorts: one decides while the other's write is in
  * flight, and deciding (main thread) overlaps writing (LevelDB's thread).
  */
-export class CommitQueue {
-  private readonly queue: Call[] = [];
-  private running = false;
-  private closed = false;
-  private open = new Group();
-  private flushing: Group | null = null;
-  private flushScheduled = false;
+export class CommitQueue extends CallQueue<Group> {
   private failures = 0; // bumped when a write fails: decisions made before it are void
-  private waiting = 0; // calls taken and not yet answered
-  private idle: (() => void) | null = null;
 
   constructor(
     private readonly backend: Backend,
     private readonly store: Reader,
-    private readonly registry: ActorRegistry,
+    registry: ActorRegistry,
     private readonly counters: Counters,
     private readonly sync: boolean,
-  ) {}
-
-  /** Queues a command; `warm` names actors it will load, to rehydrate while it waits its turn. */
-  run<T>(command: Command<T>, warm?: Warm): Promise<T> {
-    if (this.closed) return Promise.reject(new ClosedError('the coordinator is closed'));
-    if (warm !== undefined && this.running) this.registry.prefetch(warm.kind, warm.ids);
-    this.waiting++;
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.running) void this.pump();
-    });
+  ) {
+    super(registry, () => new Group());
   }
 
-  /** Stops taking calls and resolves once every call taken is answered. */
-  async close(): Promise<void> {
-    this.closed = true;
-    if (!this.running && this.flushing === null && !this.flushScheduled) return;
-    await new Promise<void>((resolve) => (this.idle = resolve));
-  }
-
-  private async pump(): Promise<void> {
-    this.running = true;
-    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) {
-      await this.decide(call);
-    }
-    this.running = false;
-    this.checkIdle();
-  }
-
-  private async decide(call: Call): Promise<void> {
+  protected async decide(call: Call): Promise<void> {
     for (;;) {
       const failuresBefore = this.failures;
       const tx = new Transaction(this.store, this.layers, this.registry, this.counters);
@@ -116,8 +71,7 @@ export class CommitQueue {
         tx.commit();
         this.join(tx);
         this.open.answers.push({ call, wrote: true, ok, value });
-        if (this.flushing === null && 2 * this.open.answers.length >= this.waiting) void this.flush();
-        else this.scheduleFlush();
+        this.joined(this.open.answers.length);
       } else {
         if (ok) tx.commit();
         else tx.abandon();
@@ -127,8 +81,6 @@ export class CommitQueue {
     }
   }
 
-  private readonly layers = (): Group[] => (this.flushing === null ? [this.open] : [this.open, this.flushing]);
-
   private join(tx: Transaction): void {
     for (const [key, value] of tx.writes) this.open.writes.set(key, value);
     for (const effect of tx.effects) this.open.effects.push(effect);
@@ -137,25 +89,16 @@ export class CommitQueue {
   /** Answers once the newest write this call could have seen is durable. */
   private answerAfterWrites(answer: Answer): void {
     const newest = this.open.writes.size > 0 ? this.open : this.flushing;
-    if (newest === null) this.settle(answer);
+    if (newest === null) this.settle(answer.call, answer.ok, answer.value);
     else newest.answers.push(answer);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushing !== null || this.flushScheduled) return;
-    this.flushScheduled = true;
-    // Let the commands already issued in this turn join the same write.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.flushing === null && this.open.writes.size > 0) void this.flush();
-      else this.checkIdle();
-    });
+  protected pending(): boolean {
+    return this.open.writes.size > 0;
   }
 
-  private async flush(): Promise<void> {
-    const group = this.open;
-    this.open = new Group();
-    this.flushing = group;
+  protected async flush(): Promise<void> {
+    const group = this.takeOpen();
     const batch: WriteBatch = new Map();
     for (const [key, value] of group.writes) {
       batch.set(key, value === DELETED ? null : encode(value));
@@ -169,9 +112,8 @@ export class CommitQueue {
     }
     await this.registry.apply(group.effects);
     this.flushing = null;
-    for (const answer of group.answers) this.settle(answer);
-    if (this.open.writes.size > 0) void this.flush();
-    else this.checkIdle();
+    for (const { call, ok, value } of group.answers) this.settle(call, ok, value);
+    this.next();
   }
 
   private fail(group: Group, cause: unknown): void {
@@ -184,24 +126,12 @@ export class CommitQueue {
     const error = cause instanceof StorageError ? cause : new StorageError(`store write failed: ${(cause as Error)?.message ?? cause}`, { cause });
     const retry: Call[] = [];
     for (const answer of group.answers) {
-      if (answer.wrote) this.settle({ ...answer, ok: false, value: error });
+      if (answer.wrote) this.settle(answer.call, false, error);
       else retry.push(answer.call);
     }
     for (const answer of lost.answers) retry.push(answer.call);
     this.queue.unshift(...retry);
     if (!this.running && this.queue.length > 0) void this.pump();
     else this.checkIdle();
-  }
-
-  private settle({ call, ok, value }: Answer): void {
-    this.waiting--;
-    if (ok) call.resolve(value);
-    else call.reject(value);
-  }
-
-  private checkIdle(): void {
-    if (!this.closed || this.running || this.flushing !== null || this.flushScheduled || this.idle === null) return;
-    this.idle();
-    this.idle = null;
   }
 }

@@ -1,9 +1,10 @@
-import { ClosedError, StorageError } from '../errors.ts';
+import { StorageError } from '../errors.ts';
 import { encode } from '../persistence/codec.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { SharedBackend, Version, VersionSource } from '../persistence/shared.ts';
 import { breathe, due } from './breathe.ts';
-import type { Call, Command, Warm } from './commitQueue.ts';
+import { CallQueue } from './callQueue.ts';
+import type { Call } from './callQueue.ts';
 import { stillHolding } from './readSet.ts';
 import type { ActorRegistry } from './registry.ts';
 import { DELETED, Transaction } from './transaction.ts';
@@ -37,50 +38,21 @@ const MAX_ATTEMPTS = 50;
  * cache and decided again on fresh reads. No call is answered before its
  * group commits, so no answer comes from a stale copy or an undurable write.
  */
-export class SharedCommitQueue {
-  private readonly queue: Call[] = [];
+export class SharedCommitQueue extends CallQueue<Group> {
   private readonly attempts = new WeakMap<Call, number>();
-  private running = false;
-  private closed = false;
-  private open = new Group();
-  private flushing: Group | null = null;
-  private flushScheduled = false;
-  private waiting = 0;
-  private idle: (() => void) | null = null;
   /** Bumped when undurable writes are withdrawn: a decision in progress may have read them. */
   private epoch = 0;
 
   constructor(
     private readonly backend: SharedBackend,
     private readonly store: Reader,
-    private readonly registry: ActorRegistry,
+    registry: ActorRegistry,
     private readonly versions: VersionSource,
-  ) {}
-
-  run<T>(command: Command<T>, warm?: Warm): Promise<T> {
-    if (this.closed) return Promise.reject(new ClosedError('the coordinator is closed'));
-    if (warm !== undefined && this.running) this.registry.prefetch(warm.kind, warm.ids);
-    this.waiting++;
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.running) void this.pump();
-    });
+  ) {
+    super(registry, () => new Group());
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    if (!this.running && this.flushing === null && !this.flushScheduled) return;
-    await new Promise<void>((resolve) => (this.idle = resolve));
-  }
-
-  private async pump(): Promise<void> {
-    this.running = true;
-    for (let call = this.queue.shift(); call !== undefined; call = this.queue.shift()) await this.decide(call);
-    this.running = false;
-    this.checkIdle();
-  }
-
-  private async decide(call: Call): Promise<void> {
+  protected async decide(call: Call): Promise<void> {
     let tx: Transaction;
     let ok: boolean;
     let value: unknown;
@@ -101,8 +73,7 @@ export class SharedCommitQueue {
     else tx.abandon();
     if (!ok && value instanceof StorageError) return this.settle(call, false, value); // decided nothing
     this.join({ call, tx, ok, value });
-    if (this.flushing === null && 2 * this.open.entries.length >= this.waiting) void this.flush();
-    else this.scheduleFlush();
+    this.joined(this.open.entries.length);
   }
 
   private join(entry: Entry): void {
@@ -115,22 +86,12 @@ export class SharedCommitQueue {
     this.open.entries.push(entry);
   }
 
-  private readonly layers = (): Group[] => (this.flushing === null ? [this.open] : [this.open, this.flushing]);
-
-  private scheduleFlush(): void {
-    if (this.flushing !== null || this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.flushing === null && this.open.entries.length > 0) void this.flush();
-      else this.checkIdle();
-    });
+  protected pending(): boolean {
+    return this.open.entries.length > 0;
   }
 
-  private async flush(): Promise<void> {
-    const group = this.open;
-    this.open = new Group();
-    this.flushing = group;
+  protected async flush(): Promise<void> {
+    const group = this.takeOpen();
     const writes = await encodeWrites(group.entries);
     let kept: boolean[];
     try {
@@ -164,8 +125,7 @@ export class SharedCommitQueue {
     this.flushing = null;
     group.entries.forEach(({ call, ok, value }, i) => kept[i] && this.settle(call, ok, value));
     this.retry(again.map(({ call }) => call));
-    if (this.open.entries.length > 0) void this.flush();
-    else this.checkIdle();
+    this.next();
   }
 
   /**
@@ -224,20 +184,7 @@ export class SharedCommitQueue {
     for (const { tx } of group.entries) this.forget(tx);
     const error = cause instanceof StorageError ? cause : new StorageError(`store commit failed: ${(cause as Error)?.message ?? cause}`, { cause });
     for (const { call } of group.entries) this.settle(call, false, error);
-    if (this.open.entries.length > 0) void this.flush();
-    else this.checkIdle();
-  }
-
-  private settle(call: Call, ok: boolean, value: unknown): void {
-    this.waiting--;
-    if (ok) call.resolve(value);
-    else call.reject(value);
-  }
-
-  private checkIdle(): void {
-    if (!this.closed || this.running || this.flushing !== null || this.flushScheduled || this.idle === null) return;
-    this.idle();
-    this.idle = null;
+    this.next();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Command, Warm } from '../actors/commitQueue.ts';
+import type { Command, Warm } from '../actors/callQueue.ts';
 import type { Reader } from '../persistence/records.ts';
 
 /** What every connector component is built on. */
