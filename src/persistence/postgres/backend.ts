@@ -2,8 +2,8 @@
  * The shared store on PostgreSQL: any number of coordinators, in any
  * processes on any machines, open one schema at once.
  *
- * Connections: one committer (`pg.Client`) runs every transaction, one at a
- * time, in order; a small pool (4) serves reads, id sequences and writer
+ * Connections: one committer (committer.ts) runs every transaction, one at
+ * a time, in order; a small pool (4) serves reads, id sequences and writer
  * numbers. Each session runs with `synchronous_commit` on for `sync` (off
  * otherwise), `idle_in_transaction_session_timeout` 15 s and
  * application_name `buildcoord`. Every client and the pool have an 'error'
@@ -30,7 +30,9 @@ import pg from 'pg';
 import { InvalidArgumentError, StorageError } from '../../errors.ts';
 import type { BackendCapabilities, KeyRange, WriteBatch } from '../backend.ts';
 import type { CommitTransaction, SharedBackend, SnapshotView, Version, Versioned } from '../shared.ts';
-import { classify, conflictDelay, describeFailure, MAX_CONFLICTS, OUTCOME_LOCK_TIMEOUT_MS, reconnectDelay, RETRY_WINDOW_MS, sleep, sqlstateOf } from './failures.ts';
+import { fromKey, toBytes, toKey } from './bytes.ts';
+import { Committer } from './committer.ts';
+import { classify, failure, OUTCOME_LOCK_TIMEOUT_MS, reconnectDelay, RETRY_WINDOW_MS, seconds, sleep, sqlstateOf } from './failures.ts';
 import { maskLocation } from './location.ts';
 import { ensureSchema, idSequence, isIdKind, schemaNames } from './schema.ts';
 import type { SchemaNames } from './schema.ts';
@@ -49,23 +51,8 @@ export interface PostgresBackendOptions {
 
 const POOL_SIZE = 4;
 
-/** One run of a transaction's work on the committer. */
-interface Attempt {
-  client: pg.Client;
-  /** The view may be used (false once the attempt commits or fails). */
-  active: boolean;
-  /** The first database or connection error of the attempt: the transaction is over. */
-  failure: unknown;
-  /** Writes sent and not yet answered: COMMIT follows them without waiting (it becomes ROLLBACK if one fails). */
-  writes: Promise<unknown>[];
-}
-
 type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
-const toKey = (key: string): Buffer => Buffer.from(key, 'utf8');
-const fromKey = (bytes: Buffer): string => bytes.toString('utf8');
-const toBytes = (bytes: Buffer): Uint8Array => new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const toBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 export class PostgresBackend implements SharedBackend {
   readonly shared = true;
@@ -81,17 +68,9 @@ export class PostgresBackend implements SharedBackend {
 
   private state: State = 'new';
   private opening: Promise<void> | null = null;
-  private committer: pg.Client | null = null;
-  /** Set by the committer's 'error' listener: its connection is gone. */
-  private committerLost = false;
+  private readonly committer: Committer;
   private pool: pg.Pool | null = null;
-  /** This backend's writer number: its row in bc_writers, and the high part of its blind writes' versions. */
-  private writer = 0;
-  /** The number of the newest transaction attempt (its mark in bc_writers). */
-  private attemptNumber = 0;
   private blindWrites = 0;
-  /** Transactions run one at a time on the committer, in call order. */
-  private turn: Promise<unknown> = Promise.resolve();
   private readonly knownSequences = new Set<string>();
   private readsInFlight = 0;
   /** Point reads waiting for a free session, to be sent as one query. */
@@ -107,6 +86,15 @@ export class PostgresBackend implements SharedBackend {
     this.retryWindowMs = options.retryWindowMs ?? RETRY_WINDOW_MS;
     this.outcomeLockTimeoutMs = options.outcomeLockTimeoutMs ?? OUTCOME_LOCK_TIMEOUT_MS;
     this.createIfMissing = options.createIfMissing ?? true;
+    this.committer = new Committer({
+      config, names: this.names, shown: this.shown, sync: this.sync, retryWindowMs: this.retryWindowMs, outcomeLockTimeoutMs: this.outcomeLockTimeoutMs,
+      usable: () => this.usable(),
+    });
+  }
+
+  /** This backend's writer number: its row in bc_writers, and the high part of its blind writes' versions. */
+  private get writer(): number {
+    return this.committer.writer;
   }
 
   /** The schema the store lives in. */
@@ -139,7 +127,7 @@ export class PostgresBackend implements SharedBackend {
   }
 
   private async connectAll(): Promise<void> {
-    const client = await this.committerClient();
+    const client = await this.committer.client();
     const fsync = await client.query<{ fsync: string }>('SHOW fsync');
     if (fsync.rows[0]?.fsync === 'off') {
       throw new StorageError(`the PostgreSQL server of ${this.shown} runs with fsync=off, so a commit it acknowledges may not survive a crash; refusing to open`);
@@ -148,8 +136,7 @@ export class PostgresBackend implements SharedBackend {
     const row = await client.query<{ writer: string }>(`INSERT INTO ${this.names.writers} (writer, last_commit) VALUES (nextval($1::regclass), 0) RETURNING writer::text AS writer`, [
       this.names.writerSeq,
     ]);
-    this.writer = Number(row.rows[0]!.writer);
-    this.attemptNumber = 0;
+    this.committer.start(Number(row.rows[0]!.writer));
     this.blindWrites = 0;
     const pool = new pg.Pool({ ...this.config, max: POOL_SIZE, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
     pool.on('error', () => {}); // an idle pooled session died: the pool drops it; the next read reconnects
@@ -161,11 +148,9 @@ export class PostgresBackend implements SharedBackend {
     if (this.state === 'opening') await this.opening?.catch(() => {});
     if (this.state !== 'open') return;
     this.state = 'closing';
-    await this.turn.catch(() => {});
-    const client = this.committer;
-    if (client !== null && !this.committerLost) {
-      await client.query(`DELETE FROM ${this.names.writers} WHERE writer = $1`, [this.writer]).catch(() => {});
-    }
+    await this.committer.serially(async () => {
+      if (this.committer.connected) await (await this.committer.client()).query(`DELETE FROM ${this.names.writers} WHERE writer = $1`, [this.writer]);
+    }).catch(() => {});
     await this.disconnect();
     this.state = 'closed';
   }
@@ -173,7 +158,7 @@ export class PostgresBackend implements SharedBackend {
   private async disconnect(): Promise<void> {
     const pool = this.pool;
     this.pool = null;
-    this.dropCommitter();
+    this.committer.drop();
     await pool?.end().catch(() => {});
   }
 
@@ -381,247 +366,12 @@ export class PostgresBackend implements SharedBackend {
       if (bytes === null) deletes.push(key);
       else puts.push([key, bytes, version]);
     }
-    await this.serially(() => this.commit((tx) => tx.write(puts, deletes), options.sync));
+    await this.committer.serially(() => this.committer.commit((tx) => tx.write(puts, deletes), options.sync));
   }
 
   async transact<T>(work: (tx: CommitTransaction) => Promise<T>): Promise<T> {
     this.assertOpen();
-    return this.serially(() => this.commit(work, this.sync));
-  }
-
-  private serially<T>(run: () => Promise<T>): Promise<T> {
-    const result = this.turn.then(run, run);
-    this.turn = result.catch(() => {});
-    return result;
-  }
-
-  /** Runs `work` in a serializable transaction until it commits, retrying what may be retried (see the file's comment). */
-  private async commit<T>(work: (tx: CommitTransaction) => Promise<T>, sync: boolean): Promise<T> {
-    let conflicts = 0;
-    let lostSince: number | null = null;
-    let reconnects = 0;
-    for (;;) {
-      if (!this.usable()) throw new StorageError(`the PostgreSQL store ${this.shown} is not open`);
-      const n = ++this.attemptNumber;
-      const attempt: Attempt = { client: null!, active: true, failure: undefined, writes: [] };
-      let commitSent = false;
-      let working: Promise<T> | undefined;
-      let result: T;
-      try {
-        attempt.client = await this.committerClient().catch((error: unknown) => {
-          attempt.failure ??= error; // pipelined statements behind a failed one fail too (25P02): the first is the cause
-          throw error;
-        });
-        // Sent at once, ahead of work's first reads: the statements of one attempt share round trips.
-        const begun = Promise.all([
-          this.run(attempt, 'BEGIN ISOLATION LEVEL SERIALIZABLE'),
-          sync === this.sync ? null : this.run(attempt, `SET LOCAL synchronous_commit = ${sync ? 'on' : 'off'}`),
-          this.run(attempt, { name: `${this.names.schema}.mark`, text: `UPDATE ${this.names.writers} SET last_commit = $1 WHERE writer = $2`, values: [n, this.writer] }),
-        ]);
-        begun.catch(() => {}); // its failure is the attempt's, read below
-        working = work(this.view(attempt));
-        working.catch(() => {}); // if BEGIN or the mark fails, work's statements fail too: the attempt's failure says why
-        const [, , marked] = await begun;
-        result = await working;
-        if (attempt.failure !== undefined) throw attempt.failure; // work went on after a failed statement
-        if (marked.rowCount !== 1) {
-          // Our row is gone (removed by hand?): without it a lost COMMIT could not be resolved. Put it back and start again.
-          attempt.active = false;
-          await this.run(attempt, 'ROLLBACK');
-          await this.run(attempt, `INSERT INTO ${this.names.writers} (writer, last_commit) VALUES ($1, 0) ON CONFLICT (writer) DO NOTHING`, [this.writer]);
-          continue;
-        }
-        attempt.active = false;
-        commitSent = true;
-        const done = await this.run(attempt, 'COMMIT');
-        await Promise.allSettled(attempt.writes);
-        if (attempt.failure !== undefined) throw attempt.failure; // a write failed: COMMIT was a ROLLBACK
-        if (done.command !== 'COMMIT') throw new StorageError(`the PostgreSQL store ${this.shown} answered COMMIT with ${done.command}: the transaction was rolled back`);
-        return result;
-      } catch (thrown) {
-        attempt.active = false;
-        if (working !== undefined) await Promise.allSettled([working]); // its statements are answered before anything else is sent
-        const error = attempt.failure;
-        if (error === undefined) {
-          // work's own error (or the ROLLBACK answer above): not the store's to retry.
-          await this.rollback(attempt.client);
-          throw thrown;
-        }
-        const kind = classify(error);
-        if (kind === 'connection' && commitSent) {
-          if (await this.landed(n, error)) return result!;
-          continue; // it did not land; the resolution's session is ready for the next attempt
-        }
-        if (kind === 'conflict') {
-          await this.rollback(attempt.client);
-          if (++conflicts >= MAX_CONFLICTS) throw this.failure(`commit failed after ${conflicts} serialization failures in a row`, error);
-          await sleep(conflictDelay(conflicts));
-          continue;
-        }
-        if (kind === 'connection') {
-          this.dropCommitter();
-          lostSince ??= Date.now();
-          const left = lostSince + this.retryWindowMs - Date.now();
-          if (left <= 0) throw this.failure(`commit failed: the connection was lost and could not be made again within ${seconds(this.retryWindowMs)}`, error);
-          await sleep(Math.min(left, reconnectDelay(reconnects++)));
-          continue;
-        }
-        await this.rollback(attempt.client);
-        throw this.failure('commit failed', error);
-      }
-    }
-  }
-
-  /** The store as `work` sees it inside one attempt. */
-  private view(attempt: Attempt): CommitTransaction {
-    const kv = this.names.kv;
-    const live = () => {
-      if (!attempt.active) throw new StorageError('a commit transaction was used after it ended');
-    };
-    return {
-      versions: async (keys) => {
-        live();
-        const found = new Map<string, Version>();
-        if (keys.length === 0) return found;
-        const encoded = new Map(keys.map((key) => [toKey(key).toString('latin1'), key]));
-        const { rows } = await this.run<{ key: Buffer; version: string }>(attempt, {
-          name: `${this.names.schema}.versions`,
-          text: `SELECT key, version::text AS version FROM ${kv} WHERE key = ANY($1::bytea[])`,
-          values: [keys.map(toKey)],
-        });
-        for (const row of rows) found.set(encoded.get(row.key.toString('latin1')) ?? fromKey(row.key), row.version);
-        return found;
-      },
-      rangeKeys: async (ranges) => {
-        live();
-        if (ranges.length === 0) return [];
-        const { rows } = await this.run<{ i: string; key: Buffer }>(attempt, {
-          name: `${this.names.schema}.ranges`,
-          text: `SELECT r.i::text AS i, kv.key FROM unnest($1::bytea[], $2::bytea[]) WITH ORDINALITY AS r(gte, lt, i)
-             JOIN ${kv} kv ON kv.key >= r.gte AND kv.key < r.lt
-           ORDER BY r.i, kv.key`,
-          values: [ranges.map(({ gte }) => toKey(gte)), ranges.map(({ lt }) => toKey(lt))],
-        });
-        const out: string[][] = ranges.map(() => []);
-        for (const row of rows) out[Number(row.i) - 1]!.push(fromKey(row.key));
-        return out;
-      },
-      write: async (puts, deletes) => {
-        live();
-        if (puts.length > 0) {
-          // One row per key (the last put wins), in key order: locks are taken in one order by every writer.
-          const byKey = new Map<string, [Buffer, Uint8Array, Version]>();
-          for (const [key, bytes, version] of puts) {
-            const encoded = toKey(key);
-            byKey.set(encoded.toString('latin1'), [encoded, bytes, version]);
-          }
-          const rows = [...byKey.values()].sort((a, b) => Buffer.compare(a[0], b[0]));
-          this.send(attempt, {
-            name: `${this.names.schema}.put`,
-            text: `INSERT INTO ${kv} (key, value, version) SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bigint[])
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version`,
-            values: [rows.map(([key]) => key), rows.map(([, bytes]) => toBuffer(bytes)), rows.map(([, , version]) => version)],
-          });
-        }
-        if (deletes.length > 0) {
-          const keys = deletes.map(toKey).sort(Buffer.compare);
-          this.send(attempt, { name: `${this.names.schema}.delete`, text: `DELETE FROM ${kv} WHERE key = ANY($1::bytea[])`, values: [keys] });
-        }
-      },
-    };
-  }
-
-  /** A write of an attempt, not waited for: COMMIT follows it in the pipeline, and its failure is the attempt's. */
-  private send(attempt: Attempt, query: pg.QueryConfig): void {
-    const sent = this.run(attempt, query);
-    sent.catch(() => {}); // recorded in attempt.failure
-    attempt.writes.push(sent);
-  }
-
-  /** A statement of an attempt; its first failure ends the attempt (later statements fail with that failure too). */
-  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(attempt: Attempt, sql: string | pg.QueryConfig, params?: unknown[]): Promise<pg.QueryResult<R>> {
-    if (attempt.failure !== undefined) throw attempt.failure;
-    try {
-      return await (typeof sql === 'string' ? attempt.client.query<R>(sql, params) : attempt.client.query<R>(sql));
-    } catch (error) {
-      attempt.failure ??= error; // pipelined statements behind a failed one fail too (25P02): the first is the cause
-      throw error;
-    }
-  }
-
-  /**
-   * Whether the attempt numbered `n`, whose COMMIT was sent but not
-   * answered, committed. A fresh session locks this writer's row: the lost
-   * transaction updated it first, so holds that lock until it commits or
-   * aborts, and the row then carries `n` if and only if it committed.
-   * StorageError when that cannot be read.
-   */
-  private async landed(n: number, lost: unknown): Promise<boolean> {
-    const deadline = Date.now() + this.retryWindowMs;
-    const unknown = (why: string, error: unknown) =>
-      this.failure(`the connection was lost after COMMIT was sent (${describeFailure(lost)}), and whether the commit landed is unknown: ${why}`, error);
-    for (let tries = 0; ; tries++) {
-      this.dropCommitter();
-      if (!this.usable()) throw unknown('the store was closed', lost);
-      let client: pg.Client | null = null;
-      try {
-        client = await this.committerClient();
-        await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.outcomeLockTimeoutMs))}`);
-        const { rows } = await client.query<{ last: string }>(`SELECT last_commit::text AS last FROM ${this.names.writers} WHERE writer = $1 FOR UPDATE`, [this.writer]);
-        await client.query('ROLLBACK'); // only read: nothing to commit, and no wait for a commit
-        if (rows.length === 0) throw unknown(`this writer's row (${this.writer}) is gone from bc_writers`, lost);
-        return BigInt(rows[0]!.last) >= BigInt(n);
-      } catch (error) {
-        if (error instanceof StorageError) throw error;
-        if (classify(error) !== 'connection') {
-          await this.rollback(client);
-          throw unknown(sqlstateOf(error) === '55P03' ? `the lost transaction still held its lock after ${seconds(this.outcomeLockTimeoutMs)}` : describeFailure(error), error);
-        }
-        const left = deadline - Date.now();
-        if (left <= 0) throw unknown(`the server stayed unreachable for ${seconds(this.retryWindowMs)}`, error);
-        await sleep(Math.min(left, reconnectDelay(tries)));
-      }
-    }
-  }
-
-  private async rollback(client: pg.Client | null): Promise<void> {
-    if (client === null || client !== this.committer || this.committerLost) return;
-    if (client.getTransactionStatus() === 'I') return;
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      this.dropCommitter();
-    }
-  }
-
-  // ---- the committer session ----
-
-  private async committerClient(): Promise<pg.Client> {
-    if (this.committer !== null && !this.committerLost) return this.committer;
-    this.dropCommitter();
-    // Pipelined: a transaction's statements go out without waiting for the ones before (two round trips per commit).
-    const client = new pg.Client({ ...this.config, pipeline: true } as pg.ClientConfig);
-    client.on('error', () => {
-      if (this.committer === client) this.committerLost = true;
-    });
-    this.committer = client;
-    this.committerLost = false;
-    try {
-      await client.connect();
-    } catch (error) {
-      this.dropCommitter();
-      throw error;
-    }
-    return client;
-  }
-
-  /** Ends the committer session (if any) without waiting; the next transaction connects again. */
-  private dropCommitter(): void {
-    const client = this.committer;
-    this.committer = null;
-    this.committerLost = false;
-    client?.end().catch(() => {});
+    return this.committer.serially(() => this.committer.commit(work, this.sync));
   }
 
   // ---- errors ----
@@ -635,14 +385,8 @@ export class PostgresBackend implements SharedBackend {
     if (this.state !== 'open') throw new StorageError(`the PostgreSQL store ${this.shown} is not open`);
   }
 
-  /** A StorageError for people: what failed, where (masked), and PostgreSQL's words with the SQLSTATE. */
   private failure(what: string, error: unknown): StorageError {
-    if (error instanceof StorageError && what === 'cannot open') {
-      return error.message.includes(this.shown) ? error : new StorageError(maskLocation(`cannot open the PostgreSQL store ${this.shown}: ${error.message}`), { cause: error });
-    }
-    if (error instanceof StorageError) return error;
-    const message = what === 'cannot open' ? `cannot open the PostgreSQL store ${this.shown}` : `PostgreSQL store ${this.shown}: ${what}`;
-    return new StorageError(maskLocation(`${message}: ${describeFailure(error)}`), { cause: error });
+    return failure(this.shown, what, error);
   }
 }
 
@@ -679,7 +423,6 @@ async function scan(query: Query, names: SchemaNames, range: KeyRange, values: b
   return rows;
 }
 
-const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 /** A backend for the PostgreSQL store at `location` (a `postgresql://` or `postgres://` URL). */
 export function postgresBackend(location: string, options: PostgresBackendOptions): PostgresBackend {

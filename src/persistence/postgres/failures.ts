@@ -11,6 +11,8 @@
  *   disk, a read-only server, ...). Running it again would fail again.
  */
 import pg from 'pg';
+import { StorageError } from '../../errors.ts';
+import { maskLocation } from './location.ts';
 
 export type FailureKind = 'conflict' | 'connection' | 'other';
 
@@ -88,3 +90,16 @@ export function conflictDelay(attempt: number): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A duration for people. */
+export const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+/** A StorageError for people: what failed, where (`shown`, masked), and PostgreSQL's words with the SQLSTATE. */
+export function failure(shown: string, what: string, error: unknown): StorageError {
+  if (error instanceof StorageError && what === 'cannot open') {
+    return error.message.includes(shown) ? error : new StorageError(maskLocation(`cannot open the PostgreSQL store ${shown}: ${error.message}`), { cause: error });
+  }
+  if (error instanceof StorageError) return error;
+  const message = what === 'cannot open' ? `cannot open the PostgreSQL store ${shown}` : `PostgreSQL store ${shown}: ${what}`;
+  return new StorageError(maskLocation(`${message}: ${describeFailure(error)}`), { cause: error });
+}
