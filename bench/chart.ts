@@ -19,9 +19,14 @@ export interface Panel {
 }
 
 // TOP leaves room for the caption and the panel's title; BOTTOM for the axis label and the legend.
-const W = 480, H = 380, LEFT = 64, RIGHT = 16, TOP = 50, BOTTOM = 130;
+const W = 480,
+  H = 380,
+  LEFT = 64,
+  RIGHT = 16,
+  TOP = 50,
+  BOTTOM = 130;
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -42,7 +47,7 @@ const short = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ?
 function panel(p: Panel, dx: number, xs: number[], lo: number, hi: number): string[] {
   const x = (v: number) => dx + LEFT + (xs.length === 1 ? 0.5 : (Math.log2(v) - Math.log2(xs[0]!)) / (Math.log2(xs[xs.length - 1]!) - Math.log2(xs[0]!))) * (W - LEFT - RIGHT);
   const y = (v: number) => TOP + (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - TOP - BOTTOM);
-  const out = [`<text x="${dx + LEFT}" y="${TOP - 14}" font-size="14" font-weight="bold">${escape(p.title)}</text>`];
+  const out = [`<text x="${dx + LEFT}" y="${TOP - 14}" font-size="14" font-weight="bold">${escapeXml(p.title)}</text>`];
   for (const t of logTicks(lo, hi)) {
     out.push(`<line x1="${dx + LEFT}" x2="${dx + W - RIGHT}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e4e4e4"/>`);
     out.push(`<text x="${dx + LEFT - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" fill="#555">${short(t)}</text>`);
@@ -55,12 +60,17 @@ function panel(p: Panel, dx: number, xs: number[], lo: number, hi: number): stri
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     if (pts.length > 1) {
-      out.push(`<path d="${pts.map(([a, b], j) => `${j === 0 ? 'M' : 'L'}${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="${s.bold ? 3 : 2}"${dash}/>`);
+      out.push(
+        `<path d="${pts.map(([a, b], j) => `${j === 0 ? 'M' : 'L'}${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="${s.bold ? 3 : 2}"${dash}/>`,
+      );
     }
-    for (const [a, b] of pts) out.push(`<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${s.color}"><title>${escape(s.name)}: ${Math.round(b).toLocaleString('en')} claims/s at ${a}</title></circle>`);
+    for (const [a, b] of pts)
+      out.push(
+        `<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="3" fill="${s.color}"><title>${escapeXml(s.name)}: ${Math.round(b).toLocaleString('en')} claims/s at ${a}</title></circle>`,
+      );
     const ly = H - BOTTOM + 58 + i * 17;
     out.push(`<line x1="${dx + LEFT}" x2="${dx + LEFT + 24}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
-    out.push(`<text x="${dx + LEFT + 30}" y="${ly + 4}">${escape(s.name)}</text>`);
+    out.push(`<text x="${dx + LEFT + 30}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
   });
   return out;
 }
@@ -76,7 +86,7 @@ export function chart(title: string, panels: readonly Panel[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${LEFT}" y="16" font-size="13" fill="#333">${escape(title)}</text>`,
+    `<text x="${LEFT}" y="16" font-size="13" fill="#333">${escapeXml(title)}</text>`,
     ...panels.flatMap((p, i) => panel(p, i * W, xs.length > 0 ? xs : [1], lo, hi)),
     '</svg>',
   ].join('\n');
@@ -96,8 +106,23 @@ export function throughputChart(rows: readonly Row[], caption: string): string {
     const series: Series[] = [
       { name: `buildcoord, ${durability}`, color: '#1f6fb4', bold: true, points: points((r) => r.claimedPerSecond, ours) },
       { name: `raw classic-level, same batches, ${durability}`, color: '#ff7f0e', dashed: true, points: points((r) => r.raw?.claimedPerSecond, ours) },
-      { name: `better-sqlite3, synchronous=${durability === 'sync' ? 'FULL' : 'NORMAL'}`, color: '#d62728', points: points((r) => r.claimedPerSecond, (r) => r.target === 'sqlite' && r.durability === durability) },
-      { name: 'buildcoord, in-memory backend', color: '#9467bd', dashed: true, points: points((r) => r.claimedPerSecond, (r) => r.target === 'memory') },
+      {
+        name: `better-sqlite3, synchronous=${durability === 'sync' ? 'FULL' : 'NORMAL'}`,
+        color: '#d62728',
+        points: points(
+          (r) => r.claimedPerSecond,
+          (r) => r.target === 'sqlite' && r.durability === durability,
+        ),
+      },
+      {
+        name: 'buildcoord, in-memory backend',
+        color: '#9467bd',
+        dashed: true,
+        points: points(
+          (r) => r.claimedPerSecond,
+          (r) => r.target === 'memory',
+        ),
+      },
     ].filter((s) => s.points.length > 0);
     if (series.length > 0) panels.push({ title: durability === 'sync' ? 'sync (fsync before answering)' : 'buffered (no fsync)', series });
   }

@@ -65,7 +65,7 @@ async function measure(call: () => Promise<unknown>): Promise<Sample> {
 const WIDE = 'ü中😀';
 function wide(length: number, salt = ''): string {
   const body = WIDE.repeat(Math.ceil(length / WIDE.length)).slice(0, length - salt.length);
-  return salt + (/[\uD800-\uDBFF]$/.test(body) ? body.slice(0, -1) + 'x' : body);
+  return salt + (/[\uD800-\uDBFF]$/.test(body) ? `${body.slice(0, -1)}x` : body);
 }
 
 /**
@@ -130,119 +130,205 @@ type Scenario = [name: string, run: (db: Connector, store: Store) => Promise<() 
 const ids = LIMITS.idsPerCall;
 
 const scenarios: Scenario[] = [
-  [`claimBuildRequests of ${ids} ids`, async (db) => {
-    const brids = (await requests(db)).slice(0, ids);
-    return () => db.buildrequests.claimBuildRequests(brids);
-  }],
-  [`claimBuildRequests of ${ids} ids, none live (maxLiveActors 1)`, async (_, store) => {
-    const db = await store.coordinator.connect('cold');
-    const brids = (await requests(db)).slice(0, ids);
-    return () => db.buildrequests.claimBuildRequests(brids);
-  }],
-  [`reclaimBuildRequests of ${ids} ids`, async (db) => {
-    const brids = (await requests(db)).slice(0, ids);
-    await db.buildrequests.claimBuildRequests(brids);
-    return () => db.buildrequests.reclaimBuildRequests(brids);
-  }],
-  [`unclaimBuildRequests of ${ids} ids`, async (db) => {
-    const brids = (await requests(db)).slice(0, ids);
-    await db.buildrequests.claimBuildRequests(brids);
-    return () => db.buildrequests.unclaimBuildRequests(brids);
-  }],
-  [`completeBuildRequests of ${ids} ids`, async (db) => {
-    const brids = (await requests(db)).slice(0, ids);
-    await db.buildrequests.claimBuildRequests(brids);
-    return () => db.buildrequests.completeBuildRequests(brids, 0);
-  }],
-  [`finishBuilds of ${ids} ids`, async (db) => {
-    const brids = (await requests(db)).slice(0, ids);
-    const bids: number[] = [];
-    for (const brid of brids) bids.push(await db.builds.addBuild(brid, 1));
-    return () => db.builds.finishBuilds(bids);
-  }],
-  [`addBuildset: ${LIMITS.buildersPerBuildset} builders (${LIMITS.listChars} chars), reason, properties at the limits`, async (db) => {
-    const sss = await db.sourcestampsets.addSourceStampSet();
-    const args = {
-      sourcestampsetid: sss, reason: wide(LIMITS.stringLength), external_idstring: wide(LIMITS.stringLength),
-      properties: maxProperties('Scheduler'), builderNames: names(LIMITS.buildersPerBuildset, `${Math.random()}`),
-    };
-    return () => db.buildsets.addBuildset(args);
-  }],
-  [`getBuildsetProperties of the costliest JSON within the limits`, async (db) => {
-    const sss = await db.sourcestampsets.addSourceStampSet();
-    const [bsid] = await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: maxProperties('Scheduler'), builderNames: [] });
-    return () => db.buildsets.getBuildsetProperties(bsid);
-  }],
-  ['addChange: every string, list and properties at the limits', async (db) => {
-    const args = {
-      author: wide(LIMITS.stringLength), revision: wide(LIMITS.stringLength), branch: wide(LIMITS.stringLength),
-      category: wide(LIMITS.stringLength), revlink: wide(LIMITS.stringLength), repository: wide(LIMITS.stringLength),
-      codebase: wide(LIMITS.stringLength), project: wide(LIMITS.stringLength), comments: wide(LIMITS.textLength),
-      files: names(LIMITS.listLength, 'f'), links: names(LIMITS.listLength, 'l'), properties: maxProperties('Change'),
-    };
-    return () => db.changes.addChange(args);
-  }],
-  ['getChange (no_cache) of that change', async (db) => {
-    const changeid = await db.changes.addChange({
-      author: wide(LIMITS.stringLength), revision: wide(LIMITS.stringLength), branch: wide(LIMITS.stringLength),
-      category: wide(LIMITS.stringLength), revlink: wide(LIMITS.stringLength), repository: wide(LIMITS.stringLength),
-      codebase: wide(LIMITS.stringLength), project: wide(LIMITS.stringLength), comments: wide(LIMITS.textLength),
-      files: names(LIMITS.listLength, 'f'), links: names(LIMITS.listLength, 'l'), properties: maxProperties('Change'),
-    });
-    return () => db.changes.getChange(changeid, { no_cache: true });
-  }],
-  [`addSourceStamp: ${ids} changeids, patch and strings at the limits`, async (db) => {
-    const changeids: number[] = [];
-    for (let i = 0; i < ids; i++) changeids.push(await db.changes.addChange({}));
-    const sss = await db.sourcestampsets.addSourceStampSet();
-    const args = {
-      sourcestampsetid: sss, branch: wide(LIMITS.stringLength), revision: wide(LIMITS.stringLength), repository: wide(LIMITS.stringLength),
-      project: wide(LIMITS.stringLength), codebase: wide(LIMITS.stringLength), patch_body: wide(LIMITS.textLength), patch_level: 1,
-      patch_author: wide(LIMITS.stringLength), patch_comment: wide(LIMITS.textLength), patch_subdir: wide(LIMITS.stringLength), changeids,
-    };
-    return () => db.sourcestamps.addSourceStamp(args);
-  }],
-  [`classifyChanges of ${ids} changeids`, async (db) => {
-    const changeids: number[] = [];
-    for (let i = 0; i < ids; i++) changeids.push(await db.changes.addChange({}));
-    const objectid = await db.state.getObjectId(`s${Math.random()}`, 'Scheduler');
-    const given = Object.fromEntries(changeids.map((id) => [id, true]));
-    return () => db.schedulers.classifyChanges(objectid, given);
-  }],
-  [`setState of the costliest JSON within the limits`, async (db) => {
-    const objectid = await db.state.getObjectId(`o${Math.random()}`, 'C');
-    const value = maxJson();
-    return () => db.state.setState(objectid, wide(LIMITS.stringLength), value);
-  }],
-  [`getState of the costliest JSON within the limits`, async (db) => {
-    const objectid = await db.state.getObjectId(`o${Math.random()}`, 'C');
-    await db.state.setState(objectid, 'v', maxJson());
-    return () => db.state.getState(objectid, 'v');
-  }],
-  [`findUserByAttr: attr_data of ${LIMITS.valueBytes} bytes`, async (db) => {
-    const args = { identifier: wide(LIMITS.stringLength, `${Math.random()}`), attr_type: wide(LIMITS.stringLength), attr_data: wide(Math.floor((LIMITS.valueBytes * 4) / 9), `${Math.random()}`) };
-    return () => db.users.findUserByAttr(args);
-  }],
-  ['claimBuildRequests of 10,000,000 ids (refused)', async (db) => {
-    const brids = new Array<number>(10_000_000).fill(1);
-    return () => db.buildrequests.claimBuildRequests(brids).catch(() => {});
-  }],
+  [
+    `claimBuildRequests of ${ids} ids`,
+    async (db) => {
+      const brids = (await requests(db)).slice(0, ids);
+      return () => db.buildrequests.claimBuildRequests(brids);
+    },
+  ],
+  [
+    `claimBuildRequests of ${ids} ids, none live (maxLiveActors 1)`,
+    async (_, store) => {
+      const db = await store.coordinator.connect('cold');
+      const brids = (await requests(db)).slice(0, ids);
+      return () => db.buildrequests.claimBuildRequests(brids);
+    },
+  ],
+  [
+    `reclaimBuildRequests of ${ids} ids`,
+    async (db) => {
+      const brids = (await requests(db)).slice(0, ids);
+      await db.buildrequests.claimBuildRequests(brids);
+      return () => db.buildrequests.reclaimBuildRequests(brids);
+    },
+  ],
+  [
+    `unclaimBuildRequests of ${ids} ids`,
+    async (db) => {
+      const brids = (await requests(db)).slice(0, ids);
+      await db.buildrequests.claimBuildRequests(brids);
+      return () => db.buildrequests.unclaimBuildRequests(brids);
+    },
+  ],
+  [
+    `completeBuildRequests of ${ids} ids`,
+    async (db) => {
+      const brids = (await requests(db)).slice(0, ids);
+      await db.buildrequests.claimBuildRequests(brids);
+      return () => db.buildrequests.completeBuildRequests(brids, 0);
+    },
+  ],
+  [
+    `finishBuilds of ${ids} ids`,
+    async (db) => {
+      const brids = (await requests(db)).slice(0, ids);
+      const bids: number[] = [];
+      for (const brid of brids) bids.push(await db.builds.addBuild(brid, 1));
+      return () => db.builds.finishBuilds(bids);
+    },
+  ],
+  [
+    `addBuildset: ${LIMITS.buildersPerBuildset} builders (${LIMITS.listChars} chars), reason, properties at the limits`,
+    async (db) => {
+      const sss = await db.sourcestampsets.addSourceStampSet();
+      const args = {
+        sourcestampsetid: sss,
+        reason: wide(LIMITS.stringLength),
+        external_idstring: wide(LIMITS.stringLength),
+        properties: maxProperties('Scheduler'),
+        builderNames: names(LIMITS.buildersPerBuildset, `${Math.random()}`),
+      };
+      return () => db.buildsets.addBuildset(args);
+    },
+  ],
+  [
+    `getBuildsetProperties of the costliest JSON within the limits`,
+    async (db) => {
+      const sss = await db.sourcestampsets.addSourceStampSet();
+      const [bsid] = await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: maxProperties('Scheduler'), builderNames: [] });
+      return () => db.buildsets.getBuildsetProperties(bsid);
+    },
+  ],
+  [
+    'addChange: every string, list and properties at the limits',
+    async (db) => {
+      const args = {
+        author: wide(LIMITS.stringLength),
+        revision: wide(LIMITS.stringLength),
+        branch: wide(LIMITS.stringLength),
+        category: wide(LIMITS.stringLength),
+        revlink: wide(LIMITS.stringLength),
+        repository: wide(LIMITS.stringLength),
+        codebase: wide(LIMITS.stringLength),
+        project: wide(LIMITS.stringLength),
+        comments: wide(LIMITS.textLength),
+        files: names(LIMITS.listLength, 'f'),
+        links: names(LIMITS.listLength, 'l'),
+        properties: maxProperties('Change'),
+      };
+      return () => db.changes.addChange(args);
+    },
+  ],
+  [
+    'getChange (no_cache) of that change',
+    async (db) => {
+      const changeid = await db.changes.addChange({
+        author: wide(LIMITS.stringLength),
+        revision: wide(LIMITS.stringLength),
+        branch: wide(LIMITS.stringLength),
+        category: wide(LIMITS.stringLength),
+        revlink: wide(LIMITS.stringLength),
+        repository: wide(LIMITS.stringLength),
+        codebase: wide(LIMITS.stringLength),
+        project: wide(LIMITS.stringLength),
+        comments: wide(LIMITS.textLength),
+        files: names(LIMITS.listLength, 'f'),
+        links: names(LIMITS.listLength, 'l'),
+        properties: maxProperties('Change'),
+      });
+      return () => db.changes.getChange(changeid, { no_cache: true });
+    },
+  ],
+  [
+    `addSourceStamp: ${ids} changeids, patch and strings at the limits`,
+    async (db) => {
+      const changeids: number[] = [];
+      for (let i = 0; i < ids; i++) changeids.push(await db.changes.addChange({}));
+      const sss = await db.sourcestampsets.addSourceStampSet();
+      const args = {
+        sourcestampsetid: sss,
+        branch: wide(LIMITS.stringLength),
+        revision: wide(LIMITS.stringLength),
+        repository: wide(LIMITS.stringLength),
+        project: wide(LIMITS.stringLength),
+        codebase: wide(LIMITS.stringLength),
+        patch_body: wide(LIMITS.textLength),
+        patch_level: 1,
+        patch_author: wide(LIMITS.stringLength),
+        patch_comment: wide(LIMITS.textLength),
+        patch_subdir: wide(LIMITS.stringLength),
+        changeids,
+      };
+      return () => db.sourcestamps.addSourceStamp(args);
+    },
+  ],
+  [
+    `classifyChanges of ${ids} changeids`,
+    async (db) => {
+      const changeids: number[] = [];
+      for (let i = 0; i < ids; i++) changeids.push(await db.changes.addChange({}));
+      const objectid = await db.state.getObjectId(`s${Math.random()}`, 'Scheduler');
+      const given = Object.fromEntries(changeids.map((id) => [id, true]));
+      return () => db.schedulers.classifyChanges(objectid, given);
+    },
+  ],
+  [
+    `setState of the costliest JSON within the limits`,
+    async (db) => {
+      const objectid = await db.state.getObjectId(`o${Math.random()}`, 'C');
+      const value = maxJson();
+      return () => db.state.setState(objectid, wide(LIMITS.stringLength), value);
+    },
+  ],
+  [
+    `getState of the costliest JSON within the limits`,
+    async (db) => {
+      const objectid = await db.state.getObjectId(`o${Math.random()}`, 'C');
+      await db.state.setState(objectid, 'v', maxJson());
+      return () => db.state.getState(objectid, 'v');
+    },
+  ],
+  [
+    `findUserByAttr: attr_data of ${LIMITS.valueBytes} bytes`,
+    async (db) => {
+      const args = {
+        identifier: wide(LIMITS.stringLength, `${Math.random()}`),
+        attr_type: wide(LIMITS.stringLength),
+        attr_data: wide(Math.floor((LIMITS.valueBytes * 4) / 9), `${Math.random()}`),
+      };
+      return () => db.users.findUserByAttr(args);
+    },
+  ],
+  [
+    'claimBuildRequests of 10,000,000 ids (refused)',
+    async (db) => {
+      const brids = new Array<number>(10_000_000).fill(1);
+      return () => db.buildrequests.claimBuildRequests(brids).catch(() => {});
+    },
+  ],
 ];
 
 /** Bulk releases that no input bounds: `count` claims of one master at once. */
 function bulk(count: number): Scenario[] {
   return [
-    [`unclaimExpiredRequests releasing ${count} claims`, async (db) => {
-      const brids = await requests(db, count);
-      for (let i = 0; i < brids.length; i += ids) await db.buildrequests.claimBuildRequests(brids.slice(i, i + ids), { claimed_at: new Date(0) });
-      return () => db.buildrequests.unclaimExpiredRequests(60);
-    }],
-    [`setMasterState(m, false) releasing ${count} claims`, async (_, store) => {
-      const db = await store.coordinator.connect(`m${Math.random()}`);
-      const brids = await requests(db, count);
-      for (let i = 0; i < brids.length; i += ids) await db.buildrequests.claimBuildRequests(brids.slice(i, i + ids));
-      return () => db.masters.setMasterState(db.masterid, false);
-    }],
+    [
+      `unclaimExpiredRequests releasing ${count} claims`,
+      async (db) => {
+        const brids = await requests(db, count);
+        for (let i = 0; i < brids.length; i += ids) await db.buildrequests.claimBuildRequests(brids.slice(i, i + ids), { claimed_at: new Date(0) });
+        return () => db.buildrequests.unclaimExpiredRequests(60);
+      },
+    ],
+    [
+      `setMasterState(m, false) releasing ${count} claims`,
+      async (_, store) => {
+        const db = await store.coordinator.connect(`m${Math.random()}`);
+        const brids = await requests(db, count);
+        for (let i = 0; i < brids.length; i += ids) await db.buildrequests.claimBuildRequests(brids.slice(i, i + ids));
+        return () => db.masters.setMasterState(db.masterid, false);
+      },
+    ],
   ];
 }
 
@@ -264,6 +350,8 @@ for (const [name, prepare] of [...scenarios, ...BULK.flatMap(bulk)]) {
       if (run > 0 || runs === 0) samples.push(sample); // the first run warms up
       await store.close();
     }
-    console.log(`| ${name} | ${kind} | ${ms(median(samples.map((s) => s.block)))} | ${ms(Math.max(...samples.map((s) => s.block)))} | ${ms(median(samples.map((s) => s.total)))} |`);
+    console.log(
+      `| ${name} | ${kind} | ${ms(median(samples.map((s) => s.block)))} | ${ms(Math.max(...samples.map((s) => s.block)))} | ${ms(median(samples.map((s) => s.total)))} |`,
+    );
   }
 }

@@ -70,7 +70,16 @@ function snapshotBuild() {
   return {
     dir,
     api: pathToFileURL(join(dir, 'api.js')).href,
-    info: { commit: git('rev-parse', 'HEAD'), uncommittedSrc: changed === null ? null : changed.split('\n').filter(Boolean).map((line) => line.slice(3)) },
+    info: {
+      commit: git('rev-parse', 'HEAD'),
+      uncommittedSrc:
+        changed === null
+          ? null
+          : changed
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => line.slice(3)),
+    },
   };
 }
 
@@ -111,11 +120,23 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   let samples;
   let pgResult: PgScenarioResult | null = null;
-  const pgOptions: PgScenarioOptions | null = options.pg ? {
-    url: options.store!, processes: options.pgProcesses, inFlight: options.pgInFlight, requests: options.pgRequests, warmup: options.pgWarmup,
-    masters: options.masters, builders: options.builders, connections: options.pgConnections, samples: options.samples,
-    api: build.api, execArgv: process.execArgv, profileDir, progress: (text) => progress.update(text),
-  } : null;
+  const pgOptions: PgScenarioOptions | null = options.pg
+    ? {
+        url: options.store!,
+        processes: options.pgProcesses,
+        inFlight: options.pgInFlight,
+        requests: options.pgRequests,
+        warmup: options.pgWarmup,
+        masters: options.masters,
+        builders: options.builders,
+        connections: options.pgConnections,
+        samples: options.samples,
+        api: build.api,
+        execArgv: process.execArgv,
+        profileDir,
+        progress: (text) => progress.update(text),
+      }
+    : null;
   try {
     samples = await harness.run(jobs);
     if (pgOptions) pgResult = await runPgScenario(pgOptions);
@@ -139,16 +160,21 @@ async function main(argv: string[]): Promise<number> {
   const shownArgv = argv.map(maskLocation);
   const written = {
     ...document(rows, met, shownOptions(options), { argv: shownArgv, seconds, machineAtStart: atStart, build: build.info }),
-    pg: pg && pgResult
-      ? { settings: pgResult.settings, goals: pg.goals, comparisons: pg.compared, rows: pg.rows, samples: pgResult.samples.flat() }
-      : { skipped: options.pgSkipped ? `no server given (--store URL, or ${PG_VARIABLE})` : 'not chosen' },
+    pg:
+      pg && pgResult
+        ? { settings: pgResult.settings, goals: pg.goals, comparisons: pg.compared, rows: pg.rows, samples: pgResult.samples.flat() }
+        : { skipped: options.pgSkipped ? `no server given (--store URL, or ${PG_VARIABLE})` : 'not chosen' },
   };
   writeFileSync(json, `${JSON.stringify(written, null, 2)}\n`);
   const caption = `buildcoord claim benchmark, claim scenario: ${options.masters} masters, ${options.requests.toLocaleString('en')} requests per run; ${atStart.cpus} cpus, node ${atStart.node}`;
   // The chart is of the claim scenario's sweep; without it there is nothing to draw.
   const drawn = rows.some((r) => r.group === 'sweep' && r.scenario === 'claim');
   if (drawn) writeFileSync(svg, `${throughputChart(rows, caption)}\n`);
-  const where = [`figures in ${relative(process.cwd(), json)}`, ...(drawn ? [`chart in ${relative(process.cwd(), svg)}`] : []), ...(profileDir ? [`CPU profiles in ${relative(process.cwd(), profileDir)}`] : [])];
+  const where = [
+    `figures in ${relative(process.cwd(), json)}`,
+    ...(drawn ? [`chart in ${relative(process.cwd(), svg)}`] : []),
+    ...(profileDir ? [`CPU profiles in ${relative(process.cwd(), profileDir)}`] : []),
+  ];
   console.log(`\n${Math.round(seconds)} s; ${where.join(', ')}`);
 
   const bad = [

@@ -88,20 +88,40 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       args: [...argv],
       strict: true,
       options: {
-        quick: { type: 'boolean' }, scenario: { type: 'string', multiple: true }, durability: { type: 'string', multiple: true },
-        concurrency: { type: 'string', multiple: true }, baseline: { type: 'string', multiple: true }, requests: { type: 'string' },
-        'poll-requests': { type: 'string' }, warmup: { type: 'string' }, scale: { type: 'string', multiple: true },
-        'scale-requests': { type: 'string' }, 'scale-concurrency': { type: 'string' }, samples: { type: 'string' },
-        masters: { type: 'string' }, builders: { type: 'string' }, out: { type: 'string' }, profile: { type: 'boolean' }, help: { type: 'boolean' },
-        store: { type: 'string' }, 'pg-processes': { type: 'string', multiple: true }, 'pg-in-flight': { type: 'string' }, 'pg-requests': { type: 'string' },
-        'pg-warmup': { type: 'string' }, 'pg-connections': { type: 'string' },
+        quick: { type: 'boolean' },
+        scenario: { type: 'string', multiple: true },
+        durability: { type: 'string', multiple: true },
+        concurrency: { type: 'string', multiple: true },
+        baseline: { type: 'string', multiple: true },
+        requests: { type: 'string' },
+        'poll-requests': { type: 'string' },
+        warmup: { type: 'string' },
+        scale: { type: 'string', multiple: true },
+        'scale-requests': { type: 'string' },
+        'scale-concurrency': { type: 'string' },
+        samples: { type: 'string' },
+        masters: { type: 'string' },
+        builders: { type: 'string' },
+        out: { type: 'string' },
+        profile: { type: 'boolean' },
+        help: { type: 'boolean' },
+        store: { type: 'string' },
+        'pg-processes': { type: 'string', multiple: true },
+        'pg-in-flight': { type: 'string' },
+        'pg-requests': { type: 'string' },
+        'pg-warmup': { type: 'string' },
+        'pg-connections': { type: 'string' },
       },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   const quick = values.quick ?? false;
-  const list = (given: string[] | undefined) => given?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const list = (given: string[] | undefined) =>
+    given
+      ?.flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   const count = (name: string, given: string | undefined, fallback: number, min = 1) => {
     if (given === undefined) return fallback;
     const n = Number(given.replace(/_/g, ''));

@@ -56,16 +56,17 @@ export function summarize(job: Job, samples: readonly Sample[]): Row {
     peakHeapMB: Math.max(...samples.map((s) => s.peakHeap)) / MB,
     liveActorsPeak: Math.max(...samples.map((s) => s.liveActorsPeak)),
     storeMB: mid.storeBytes / MB,
-    callsPerWrite: mid.writes
-      ? { claim: mid.wins / Math.max(1, mid.writes.claim.batches), complete: mid.wins / Math.max(1, mid.writes.complete.batches) }
-      : null,
+    callsPerWrite: mid.writes ? { claim: mid.wins / Math.max(1, mid.writes.claim.batches), complete: mid.wins / Math.max(1, mid.writes.complete.batches) } : null,
     phases: mid.phases,
-    raw: raws.length === 0 ? null : {
-      claimedPerSecond: median(raws.map((r) => r.claimedPerSecond)).median,
-      completesPerSecond: median(raws.map((r) => r.completesPerSecond)).median,
-      claimedSpread: median(raws.map((r) => r.claimedPerSecond)).spread,
-      claimWrite: medianLatency(raws.map((r) => r.claimWrite)),
-    },
+    raw:
+      raws.length === 0
+        ? null
+        : {
+            claimedPerSecond: median(raws.map((r) => r.claimedPerSecond)).median,
+            completesPerSecond: median(raws.map((r) => r.completesPerSecond)).median,
+            claimedSpread: median(raws.map((r) => r.claimedPerSecond)).spread,
+            claimWrite: medianLatency(raws.map((r) => r.claimWrite)),
+          },
     perSample: samples.map((s) => ({ claimedPerSecond: s.claimedPerSecond, completesPerSecond: s.completesPerSecond, claimP99: s.claimLatency.p99, peakRssMB: s.peakRss / MB })),
   };
 }
@@ -81,8 +82,15 @@ function medianLatency(runs: readonly Latency[]): Latency {
 
 /** The row to compare a buildcoord row with: sqlite at the matching durability, or the in-memory coordinator. */
 export function baselineOf(rows: readonly Row[], row: Row, target: 'sqlite' | 'memory'): Row | undefined {
-  return rows.find((r) => r.target === target && r.group === row.group && r.scenario === row.scenario && r.concurrency === row.concurrency
-    && r.storeSize === row.storeSize && (target === 'memory' || r.durability === row.durability));
+  return rows.find(
+    (r) =>
+      r.target === target &&
+      r.group === row.group &&
+      r.scenario === row.scenario &&
+      r.concurrency === row.concurrency &&
+      r.storeSize === row.storeSize &&
+      (target === 'memory' || r.durability === row.durability),
+  );
 }
 
 export interface Ratios {
@@ -96,7 +104,13 @@ export function ratios(rows: readonly Row[], row: Row): Ratios {
   const sqlite = baselineOf(rows, row, 'sqlite');
   const memory = baselineOf(rows, row, 'memory');
   return {
-    sqlite: sqlite ? { claimed: row.claimedPerSecond / sqlite.claimedPerSecond, completes: row.completesPerSecond / sqlite.completesPerSecond, claimP99: row.claimLatency.p99 / sqlite.claimLatency.p99 } : null,
+    sqlite: sqlite
+      ? {
+          claimed: row.claimedPerSecond / sqlite.claimedPerSecond,
+          completes: row.completesPerSecond / sqlite.completesPerSecond,
+          claimP99: row.claimLatency.p99 / sqlite.claimLatency.p99,
+        }
+      : null,
     raw: row.raw ? { claimed: row.claimedPerSecond / row.raw.claimedPerSecond, completes: row.completesPerSecond / row.raw.completesPerSecond } : null,
     memory: memory ? { claimed: row.claimedPerSecond / memory.claimedPerSecond, completes: row.completesPerSecond / memory.completesPerSecond } : null,
   };
@@ -117,24 +131,43 @@ export function goals(rows: readonly Row[], o: Pick<Options, 'masters'>): Goal[]
   const missing = (goal: string): Goal => ({ goal, value: 'not run', met: null });
   const out: Goal[] = [];
   if (!reference) {
-    out.push(missing(`>= 20,000 claims/s (${where})`), missing('>= 3x better-sqlite3 at synchronous=FULL'), missing('within 3x of raw classic-level, same bytes'), missing('p99 claim latency < 10 ms'));
+    out.push(
+      missing(`>= 20,000 claims/s (${where})`),
+      missing('>= 3x better-sqlite3 at synchronous=FULL'),
+      missing('within 3x of raw classic-level, same bytes'),
+      missing('p99 claim latency < 10 ms'),
+    );
   } else {
     const r = ratios(rows, reference);
     out.push({ goal: `>= 20,000 claims/s (${where})`, value: `${fmt(reference.claimedPerSecond)} claims/s`, met: reference.claimedPerSecond >= 20_000 });
-    out.push(r.sqlite
-      ? { goal: '>= 3x better-sqlite3 at synchronous=FULL', value: `${fmt(r.sqlite.claimed, 2)}x (sqlite ${fmt(baselineOf(rows, reference, 'sqlite')!.claimedPerSecond)} claims/s)`, met: r.sqlite.claimed >= 3 }
-      : missing('>= 3x better-sqlite3 at synchronous=FULL'));
-    out.push(r.raw && reference.raw
-      ? { goal: 'within 3x of raw classic-level, same bytes', value: `${fmt(1 / r.raw.claimed, 2)}x below it (raw ${fmt(reference.raw.claimedPerSecond)} claims/s)`, met: r.raw.claimed >= 1 / 3 }
-      : missing('within 3x of raw classic-level, same bytes'));
+    out.push(
+      r.sqlite
+        ? {
+            goal: '>= 3x better-sqlite3 at synchronous=FULL',
+            value: `${fmt(r.sqlite.claimed, 2)}x (sqlite ${fmt(baselineOf(rows, reference, 'sqlite')!.claimedPerSecond)} claims/s)`,
+            met: r.sqlite.claimed >= 3,
+          }
+        : missing('>= 3x better-sqlite3 at synchronous=FULL'),
+    );
+    out.push(
+      r.raw && reference.raw
+        ? {
+            goal: 'within 3x of raw classic-level, same bytes',
+            value: `${fmt(1 / r.raw.claimed, 2)}x below it (raw ${fmt(reference.raw.claimedPerSecond)} claims/s)`,
+            met: r.raw.claimed >= 1 / 3,
+          }
+        : missing('within 3x of raw classic-level, same bytes'),
+    );
     // The store's own stalls bound the tail: say what raw classic-level's writes of the same batches took.
     const store = reference.raw ? ` (raw classic-level, same batches: write p99 ${fmt(reference.raw.claimWrite.p99, 2)} ms, max ${fmt(reference.raw.claimWrite.max, 1)} ms)` : '';
     out.push({ goal: 'p99 claim latency < 10 ms', value: `${fmt(reference.claimLatency.p99, 2)} ms${store}`, met: reference.claimLatency.p99 < 10 });
   }
   const million = rows.find((r) => r.group === 'scale' && r.target === 'buildcoord' && r.storeSize === 1_000_000);
-  out.push(million
-    ? { goal: 'peak RSS < 300 MB with 1M requests in the store', value: `${fmt(million.peakRssMB)} MB`, met: million.peakRssMB < 300 }
-    : missing('peak RSS < 300 MB with 1M requests in the store'));
+  out.push(
+    million
+      ? { goal: 'peak RSS < 300 MB with 1M requests in the store', value: `${fmt(million.peakRssMB)} MB`, met: million.peakRssMB < 300 }
+      : missing('peak RSS < 300 MB with 1M requests in the store'),
+  );
   return out;
 }
 
@@ -150,7 +183,11 @@ const times = (n: number | undefined) => (n === undefined || !Number.isFinite(n)
 export function table(header: readonly string[], body: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => body.every((r) => /^[-\d,.%x/ ]*$/.test(r[i] ?? '')));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -162,8 +199,27 @@ function label(row: Row): string {
 
 /** The rows of one section: at each concurrency, buildcoord then its raw ceiling and sqlite per durability, then memory. */
 function section(rows: readonly Row[], all: readonly Row[], poll: boolean, byStoreSize: boolean): string {
-  const header = [byStoreSize ? 'store' : 'in flight', 'target', 'claimed/s', '±', 'completes/s', '±', 'claim p50', 'p99', 'max ms',
-    ...(poll ? ['poll p50', 'p99 ms'] : []), 'lost', 'in write', 'RSS MB', 'heap MB', 'live', 'store MB', 'vs sqlite', 'vs raw', 'vs memory'];
+  const header = [
+    byStoreSize ? 'store' : 'in flight',
+    'target',
+    'claimed/s',
+    '±',
+    'completes/s',
+    '±',
+    'claim p50',
+    'p99',
+    'max ms',
+    ...(poll ? ['poll p50', 'p99 ms'] : []),
+    'lost',
+    'in write',
+    'RSS MB',
+    'heap MB',
+    'live',
+    'store MB',
+    'vs sqlite',
+    'vs raw',
+    'vs memory',
+  ];
   const body: string[][] = [];
   const order = (r: Row) => (r.target === 'memory' ? 9 : (r.durability === 'sync' ? 0 : 4) + (r.target === 'buildcoord' ? 0 : 2));
   const sorted = [...rows].sort((a, b) => a.storeSize - b.storeSize || a.concurrency - b.concurrency || order(a) - order(b));
@@ -172,15 +228,48 @@ function section(rows: readonly Row[], all: readonly Row[], poll: boolean, bySto
     const ratio = r.target === 'buildcoord' ? ratios(all, r) : null;
     const pair = (x: { claimed: number; completes: number } | null | undefined) => (x ? `${times(x.claimed)}/${times(x.completes)}` : '-');
     body.push([
-      first, label(r), num(r.claimedPerSecond), pct(r.claimedSpread), num(r.completesPerSecond), pct(r.completesSpread),
-      num(r.claimLatency.p50, 2), num(r.claimLatency.p99, 2), num(r.claimLatency.max, 1),
+      first,
+      label(r),
+      num(r.claimedPerSecond),
+      pct(r.claimedSpread),
+      num(r.completesPerSecond),
+      pct(r.completesSpread),
+      num(r.claimLatency.p50, 2),
+      num(r.claimLatency.p99, 2),
+      num(r.claimLatency.max, 1),
       ...(poll ? [num(r.pollLatency?.p50, 2), num(r.pollLatency?.p99, 2)] : []),
-      num(r.losses), share(r.phases.claim.storeWriteSeconds, r.phases.claim.seconds), num(r.peakRssMB), num(r.peakHeapMB), num(r.liveActorsPeak), r.target === 'memory' ? '-' : num(r.storeMB, 1),
-      pair(ratio?.sqlite), pair(ratio?.raw), pair(ratio?.memory),
+      num(r.losses),
+      share(r.phases.claim.storeWriteSeconds, r.phases.claim.seconds),
+      num(r.peakRssMB),
+      num(r.peakHeapMB),
+      num(r.liveActorsPeak),
+      r.target === 'memory' ? '-' : num(r.storeMB, 1),
+      pair(ratio?.sqlite),
+      pair(ratio?.raw),
+      pair(ratio?.memory),
     ]);
     if (r.raw) {
-      body.push([first, `  raw classic-level ${r.durability}`, num(r.raw.claimedPerSecond), pct(r.raw.claimedSpread), num(r.raw.completesPerSecond), '',
-        '', '', '', ...(poll ? ['', ''] : []), '', share(r.phases.claim.rawWriteSeconds, r.phases.claim.seconds), '', '', '', '', '', '', '']);
+      body.push([
+        first,
+        `  raw classic-level ${r.durability}`,
+        num(r.raw.claimedPerSecond),
+        pct(r.raw.claimedSpread),
+        num(r.raw.completesPerSecond),
+        '',
+        '',
+        '',
+        '',
+        ...(poll ? ['', ''] : []),
+        '',
+        share(r.phases.claim.rawWriteSeconds, r.phases.claim.seconds),
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+      ]);
     }
   }
   return table(header, body);
@@ -190,10 +279,12 @@ export function renderTable(rows: readonly Row[], goalsMet: readonly Goal[], o: 
   const out: string[] = [];
   const c = cpus();
   out.push(`buildcoord claim benchmark: ${c.length} cpus (${c[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-  out.push(`${o.masters} masters, ${o.builders} builders; median of ${o.samples} sample(s), each in a fresh process on a fresh copy of the store, after ${num(o.warmup)} warm-up requests.`);
+  out.push(
+    `${o.masters} masters, ${o.builders} builders; median of ${o.samples} sample(s), each in a fresh process on a fresh copy of the store, after ${num(o.warmup)} warm-up requests.`,
+  );
   out.push('claimed/s: requests won per second; completes/s: completions per second; ± : spread (max - min) over the samples / median;');
   out.push('latency per call in ms; in write: share of the claim phase with a store write in flight (raw rows: what raw classic-level took for the same batches);');
-  out.push('RSS: peak resident set of the run\'s process; live: peak live actors; vs X: buildcoord / X, claims/completes.');
+  out.push("RSS: peak resident set of the run's process; live: peak live actors; vs X: buildcoord / X, claims/completes.");
   if (o.quick) out.push('--quick: sizes too small for a warm JIT or stable figures; this run checks that the harness works, not how fast anything is.');
   for (const scenario of ['claim', 'contended', 'poll'] as const) {
     const mine = rows.filter((r) => r.group === 'sweep' && r.scenario === scenario);
@@ -208,8 +299,11 @@ export function renderTable(rows: readonly Row[], goalsMet: readonly Goal[], o: 
   }
   const scale = rows.filter((r) => r.group === 'scale');
   if (scale.length > 0) {
-    out.push('', `scale: ${num(scale[0]!.requests)} requests claimed and completed (${scale[0]!.concurrency} in flight, ${scale[0]!.durability}) in a store of N requests`,
-      section(scale, rows, false, true));
+    out.push(
+      '',
+      `scale: ${num(scale[0]!.requests)} requests claimed and completed (${scale[0]!.concurrency} in flight, ${scale[0]!.durability}) in a store of N requests`,
+      section(scale, rows, false, true),
+    );
   }
   out.push('', 'goals (issue 4):');
   for (const g of goalsMet) out.push(`  ${g.met === null ? 'n/a ' : g.met ? 'met ' : 'MISS'}  ${g.goal}: ${g.value}`);
@@ -220,10 +314,23 @@ export function renderTable(rows: readonly Row[], goalsMet: readonly Goal[], o: 
 
 export function machine() {
   const c = cpus();
-  return { cpus: c.length, cpuModel: c[0]?.model ?? null, memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)), node: process.version, platform: process.platform, arch: process.arch, loadAverage: loadavg() };
+  return {
+    cpus: c.length,
+    cpuModel: c[0]?.model ?? null,
+    memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    loadAverage: loadavg(),
+  };
 }
 
-export function document(rows: readonly Row[], goalsMet: readonly Goal[], o: Options, extra: { argv: readonly string[]; seconds: number; machineAtStart: ReturnType<typeof machine>; build: { commit: string | null; uncommittedSrc: string[] | null } }) {
+export function document(
+  rows: readonly Row[],
+  goalsMet: readonly Goal[],
+  o: Options,
+  extra: { argv: readonly string[]; seconds: number; machineAtStart: ReturnType<typeof machine>; build: { commit: string | null; uncommittedSrc: string[] | null } },
+) {
   return {
     benchmark: 'buildcoord claim benchmark (bench/main.ts)',
     date: new Date().toISOString(),
@@ -241,7 +348,7 @@ export function document(rows: readonly Row[], goalsMet: readonly Goal[], o: Opt
       spread: '(max - min) / median over the samples',
       peakRssMB: "getrusage maxrss of the run's process (setup and warm-up included), largest over the samples",
       peakHeapMB: 'largest heapUsed sampled every 20 ms during the timed phases',
-      raw: "the same batches the coordinator wrote in the run, replayed one write at a time on raw classic-level, on a copy of the same seed",
+      raw: 'the same batches the coordinator wrote in the run, replayed one write at a time on raw classic-level, on a copy of the same seed',
       sqlite: 'better-sqlite3, WAL, one transaction per call; sync runs use synchronous=FULL, buffered runs NORMAL',
       memory: 'buildcoord on the in-memory backend (the actor layer without a disk), loaded with the same seed',
       callsPerWrite: 'calls answered per store write: the group commit',

@@ -44,9 +44,11 @@ export interface Hooks {
 /** Runs `workers` loops at once until each returns false; resolves to the seconds taken. */
 async function together(workers: number, loop: (worker: number) => Promise<boolean>): Promise<number> {
   const started = performance.now();
-  await Promise.all(Array.from({ length: workers }, async (_, worker) => {
-    while (await loop(worker));
-  }));
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      while (await loop(worker));
+    }),
+  );
   return (performance.now() - started) / 1000;
 }
 

@@ -22,10 +22,7 @@ export type Task =
   | { kind: 'seed'; api: string; dir: string; requests: number; builders: number; masters: number }
   | { kind: 'sample'; api: string; job: Job; seedDir: string | null; workDir: string; masters: number; builders: number; profile: string | null };
 
-export type Reply =
-  | { kind: 'progress'; done: number; of: number }
-  | { kind: 'done'; result: Sample | null }
-  | { kind: 'failed'; error: string };
+export type Reply = { kind: 'progress'; done: number; of: number } | { kind: 'done'; result: Sample | null } | { kind: 'failed'; error: string };
 
 /**
  * The figures a sample and a report row both carry. A sample's are its own
@@ -143,11 +140,17 @@ async function sample(task: Extract<Task, { kind: 'sample' }>): Promise<Sample> 
   const brids = range(job.warmup + 1, job.requests);
   const stopProfile = await profiler(task.profile); // the timed phases only, not setup or warm-up
   const stop = watch(target);
-  const result = await runScenario(target, job.scenario, job.concurrency, { brids, masters, builders }, {
-    phase: (name) => {
-      if (recorder) recorder.phase = name;
+  const result = await runScenario(
+    target,
+    job.scenario,
+    job.concurrency,
+    { brids, masters, builders },
+    {
+      phase: (name) => {
+        if (recorder) recorder.phase = name;
+      },
     },
-  });
+  );
   if (recorder) recorder.phase = null;
   const memory = stop();
   await stopProfile();

@@ -46,11 +46,13 @@ export async function seedThrough(db: Api.Connector, requests: number, builders:
   const buildsets = Math.ceil(requests / builders);
   for (let done = 0; done < buildsets; ) {
     const wave = Math.min(SEED_WAVE, buildsets - done);
-    const made = await Promise.all(Array.from({ length: wave }, (_, i) => {
-      const first = (done + i) * builders; // the requests before this buildset's
-      const builderNames = all.slice(0, Math.min(builders, requests - first));
-      return db.buildsets.addBuildset({ sourcestampsetid, reason: 'bench', properties: {}, builderNames }).then(([, brids]) => ({ first, brids }));
-    }));
+    const made = await Promise.all(
+      Array.from({ length: wave }, (_, i) => {
+        const first = (done + i) * builders; // the requests before this buildset's
+        const builderNames = all.slice(0, Math.min(builders, requests - first));
+        return db.buildsets.addBuildset({ sourcestampsetid, reason: 'bench', properties: {}, builderNames }).then(([, brids]) => ({ first, brids }));
+      }),
+    );
     for (const { first, brids } of made) {
       for (const [name, brid] of Object.entries(brids)) {
         const expected = first + Number(name.slice('builder-'.length)) + 1;

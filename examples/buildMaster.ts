@@ -65,7 +65,9 @@ for (const { bsid } of await scheduler.buildsets.getBuildsets({ complete: false 
 
 const all = await scheduler.buildrequests.getBuildRequests();
 console.log(`store: ${location}`);
-masters.forEach((db, i) => console.log(`master ${db.masterid}: won ${rounds[i]!.won} races, lost ${rounds[i]!.lost}${i < 2 ? `, took over ${takeover[i]!.won}` : ', then vanished'}`));
+for (const [i, db] of masters.entries()) {
+  console.log(`master ${db.masterid}: won ${rounds[i]!.won} races, lost ${rounds[i]!.lost}${i < 2 ? `, took over ${takeover[i]!.won}` : ', then vanished'}`);
+}
 console.log(`build requests: ${all.length} in the store, ${all.filter((br) => br.complete).length} complete`);
 console.log(`buildsets still open: ${(await scheduler.buildsets.getBuildsets({ complete: false })).length}`);
 await coordinator.close();

@@ -60,8 +60,7 @@ export function armCommitKill(afterCommits: number, onKill: (kill: CommitKill) =
     else if (WRITER_MARK.test(text)) {
       const values = Array.isArray(args[1]) ? args[1] : (config as { values?: unknown }).values; // query(text, values) or query({ text, values })
       if (Array.isArray(values)) marks.set(this, { attempt: String(values[0]), writer: String(values[1]) });
-    }
-    else if (/^\s*COMMIT\s*$/i.test(text) && writing.has(this) && hook !== null && --left <= 0) {
+    } else if (/^\s*COMMIT\s*$/i.test(text) && writing.has(this) && hook !== null && --left <= 0) {
       const onKill = hook;
       hook = null;
       const result = original.apply(this, args);

@@ -145,7 +145,20 @@ class Worker {
       const t = line.t as string;
       if (t === 'issue') {
         const l = line as { n: number; ts: number; op: string; brids?: number[]; target?: number; name?: string; value?: unknown; takeover?: boolean };
-        this.calls.set(l.n, { proc: this.proc, n: l.n, masterid: this.masterid, op: l.op, brids: l.brids, target: l.target, name: l.name, value: l.value, takeover: l.takeover, issued: l.ts, answered: Infinity, outcome: 'none' });
+        this.calls.set(l.n, {
+          proc: this.proc,
+          n: l.n,
+          masterid: this.masterid,
+          op: l.op,
+          brids: l.brids,
+          target: l.target,
+          name: l.name,
+          value: l.value,
+          takeover: l.takeover,
+          issued: l.ts,
+          answered: Infinity,
+          outcome: 'none',
+        });
       } else if (t === 'ack' || t === 'nack') {
         const call = this.calls.get(line.n as number);
         if (call !== undefined) {
@@ -167,7 +180,11 @@ class Worker {
         if (typeof line.writer === 'string' && typeof line.attempt === 'string') this.commitMark = { writer: line.writer, attempt: line.attempt };
       }
       this.seen.set(t, line);
-      this.waiters = this.waiters.filter((w) => (w.t === t ? (w.resolve(line), false) : true));
+      this.waiters = this.waiters.filter((w) => {
+        if (w.t !== t) return true;
+        w.resolve(line);
+        return false;
+      });
     }
   }
 
@@ -201,7 +218,7 @@ class Worker {
   }
 
   send(message: object): void {
-    if (!this.dead) this.child.stdin!.write(JSON.stringify(message) + '\n');
+    if (!this.dead) this.child.stdin!.write(`${JSON.stringify(message)}\n`);
   }
 
   /** Died without being killed by the run (and not by its armed COMMIT kill): it crashed. */
@@ -469,7 +486,8 @@ async function check(url: string, calls: readonly Call[], workers: readonly Work
   if (cs?.masterid != null) {
     const owner = cs.masterid;
     if (!masters.find((m) => m.id === owner)?.active) violations.push(`change source owned by inactive master ${owner}`);
-    if (!calls.some((c) => c.op === 'setChangeSourceMaster' && c.masterid === owner && mayHaveActed(c))) violations.push(`change source owned by master ${owner}, which never took it`);
+    if (!calls.some((c) => c.op === 'setChangeSourceMaster' && c.masterid === owner && mayHaveActed(c)))
+      violations.push(`change source owned by master ${owner}, which never took it`);
   }
 
   // Killed processes' last calls: those whose commit landed though never answered (setState values are unique).

@@ -30,7 +30,7 @@ let seed = Number(seedText ?? 1) >>> 0 || 1;
 const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 const pick = <T>(list: readonly T[]): T | undefined => list[Math.floor(random() * list.length)];
 const now = () => performance.timeOrigin + performance.now();
-const report = (line: object) => process.stdout.write(JSON.stringify(line) + '\n');
+const report = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const LANES = 6;
 
@@ -70,9 +70,9 @@ async function step(): Promise<void> {
   const roll = random();
   if (roll < 0.12 || known.length < 5) {
     const builderNames = ['a', 'b', 'c'].slice(0, 1 + Math.floor(random() * 3));
-    const result = (await call('addBuildset', { builderNames }, () =>
-      db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'torture', properties: {}, builderNames }),
-    )) as [number, Record<string, number>] | undefined;
+    const result = (await call('addBuildset', { builderNames }, () => db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'torture', properties: {}, builderNames }))) as
+      | [number, Record<string, number>]
+      | undefined;
     if (result) known.push(...Object.values(result[1]));
   } else if (roll < 0.42) {
     const brids = some();
@@ -105,7 +105,9 @@ async function step(): Promise<void> {
 /** A survivor's part after a kill: the dead master goes inactive, and its requests are claimed here. */
 async function takeover(masterid: number): Promise<void> {
   await call('deactivate', { target: masterid }, () => db.masters.setMasterState(masterid, false));
-  const free = (await call('unclaimed', {}, async () => (await db.buildrequests.getBuildRequests({ claimed: false, complete: false })).map((br) => br.brid))) as number[] | undefined;
+  const free = (await call('unclaimed', {}, async () => (await db.buildrequests.getBuildRequests({ claimed: false, complete: false })).map((br) => br.brid))) as
+    | number[]
+    | undefined;
   for (const brid of (free ?? []).slice(0, 20)) await call('claim', { brids: [brid], takeover: true }, () => db.buildrequests.claimBuildRequests([brid]));
   report({ t: 'takeover-done', masterid, ts: now() });
 }

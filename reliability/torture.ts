@@ -102,9 +102,14 @@ async function check(location: string, lines: Line[]): Promise<string[]> {
         }
       } else if (a.op === 'claim') {
         for (const brid of a.brids as number[]) {
-          const released = mayFollow(a, (l) =>
-            l.op === 'expire' || (l.op === 'unclaim' && l.master === a.master && (l.brids as number[]).includes(brid)) || (l.op === 'setMasterState' && l.target === a.master && l.active === false),
-          ).length > 0;
+          const released =
+            mayFollow(
+              a,
+              (l) =>
+                l.op === 'expire' ||
+                (l.op === 'unclaim' && l.master === a.master && (l.brids as number[]).includes(brid)) ||
+                (l.op === 'setMasterState' && l.target === a.master && l.active === false),
+            ).length > 0;
           if (released) continue;
           const br = await owners[a.master as number]!.buildrequests.getBuildRequest(brid);
           if (!br?.claimed || !br.mine) violations.push(`${label}: claim of ${brid} by master ${masterIds[a.master as number]} lost`);
@@ -112,7 +117,8 @@ async function check(location: string, lines: Line[]): Promise<string[]> {
       } else if (a.op === 'setState') {
         const later = mayFollow(a, (l) => l.op === 'setState' && l.name === a.name).map((l) => JSON.stringify(l.value));
         const found = JSON.stringify(await db.state.getState(objectid, a.name as string, { default: null }));
-        if (found !== JSON.stringify(a.value) && !later.includes(found)) violations.push(`${label}: state ${String(a.name)} is ${found}, not the acknowledged ${JSON.stringify(a.value)}`);
+        if (found !== JSON.stringify(a.value) && !later.includes(found))
+          violations.push(`${label}: state ${String(a.name)} is ${found}, not the acknowledged ${JSON.stringify(a.value)}`);
       }
     }
   } finally {

@@ -11,7 +11,7 @@ import type { Connector } from '../src/api.ts';
 
 const [location, seedText] = process.argv.slice(2);
 let seed = Number(seedText ?? 1) >>> 0 || 1;
-const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 const pick = <T>(list: readonly T[]): T | undefined => list[Math.floor(random() * list.length)];
 
 const coordinator = await openCoordinator({ location: location!, durability: 'sync' });
@@ -24,7 +24,7 @@ const objectid = await db.state.getObjectId('torture', 'Torture');
 const known = (await db.buildrequests.getBuildRequests()).map((br) => br.brid);
 
 let calls = 0;
-const report = (line: object) => process.stdout.write(JSON.stringify(line) + '\n');
+const report = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 // For testing the checker only: claim success before the answer, as a store that acknowledged too early would.
 const ACK_EARLY = process.env.TORTURE_ACK_EARLY === '1';
@@ -88,6 +88,8 @@ async function step(): Promise<void> {
 
 report({ t: 'ready', masters: masters.map((x) => x.masterid), objectid });
 // Eight drivers keep calls in flight at once, so writes group and interleave.
-await Promise.all(Array.from({ length: 8 }, async () => {
-  for (;;) await step();
-}));
+await Promise.all(
+  Array.from({ length: 8 }, async () => {
+    for (;;) await step();
+  }),
+);

@@ -147,7 +147,7 @@ interface ParsedOptions {
 function parseOptions(options: unknown): ParsedOptions {
   const o = v.options(options, 'openCoordinator options', OPTION_KEYS);
   if (o.location !== undefined && o.backend !== undefined) throw new InvalidArgumentError('give location or backend, not both');
-  if (o.location !== undefined && (v.string(o.location, 'location') === '')) throw new InvalidArgumentError('location must not be empty');
+  if (o.location !== undefined && v.string(o.location, 'location') === '') throw new InvalidArgumentError('location must not be empty');
   if (o.backend !== undefined && !isBackend(o.backend)) throw new InvalidArgumentError('backend must implement the Backend interface');
   if (o.now !== undefined && typeof o.now !== 'function') throw new InvalidArgumentError('now must be a function returning a Date');
   if (o.durability !== undefined && o.durability !== 'sync' && o.durability !== 'buffered') {

@@ -14,7 +14,10 @@ export class CoordinatorError extends Error {
 /** A build request is claimed by someone else, complete, or missing. */
 export class AlreadyClaimedError extends CoordinatorError {
   override readonly code = 'ALREADY_CLAIMED';
-  constructor(readonly brids: readonly number[], reason: string) {
+  constructor(
+    readonly brids: readonly number[],
+    reason: string,
+  ) {
     super(`build request ${brids.join(', ')} ${reason}`);
   }
 }
@@ -22,7 +25,10 @@ export class AlreadyClaimedError extends CoordinatorError {
 /** A build request to complete is already complete or missing. */
 export class NotClaimedError extends CoordinatorError {
   override readonly code = 'NOT_CLAIMED';
-  constructor(readonly brids: readonly number[], reason: string) {
+  constructor(
+    readonly brids: readonly number[],
+    reason: string,
+  ) {
     super(`build request ${brids.join(', ')} ${reason}`);
   }
 }
@@ -30,7 +36,10 @@ export class NotClaimedError extends CoordinatorError {
 /** A change source is linked to an active master. */
 export class ChangeSourceAlreadyClaimedError extends CoordinatorError {
   override readonly code = 'CHANGESOURCE_ALREADY_CLAIMED';
-  constructor(readonly changesourceid: number, readonly masterid: number) {
+  constructor(
+    readonly changesourceid: number,
+    readonly masterid: number,
+  ) {
     super(`change source ${changesourceid} is claimed by active master ${masterid}`);
   }
 }

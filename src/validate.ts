@@ -56,7 +56,7 @@ type Options = Record<string, unknown>;
 
 /** A string cut to its first 40 characters, for a message: arguments may be long. */
 export function clip(value: string): string {
-  return value.length > 40 ? value.slice(0, 40) + '…' : value;
+  return value.length > 40 ? `${value.slice(0, 40)}…` : value;
 }
 
 /** A string quoted for a message, cut to its first 40 characters. */
@@ -186,7 +186,8 @@ export function strings(value: unknown, name: string, limit: 'listLength' | 'bui
   let chars = 0;
   for (let i = 0; i < out.length; i++) {
     const item: unknown = value[i]; // a hole is undefined, and refused
-    if (typeof item === 'string' && (chars += item.length) > LIMITS.listChars) overLimit(name, `has more than ${LIMITS.listChars} characters in its first ${i + 1} strings`, 'listChars');
+    if (typeof item === 'string' && (chars += item.length) > LIMITS.listChars)
+      overLimit(name, `has more than ${LIMITS.listChars} characters in its first ${i + 1} strings`, 'listChars');
     // The item's name is made only to refuse it: lists may be long.
     out[i] = typeof item === 'string' && item.length <= LIMITS.stringLength && isWellFormed(item) ? item : string(item, `${name}[${i}]`);
   }
@@ -270,7 +271,10 @@ class JsonBudget {
 
   /** Walks `value`, at `key` below the value being walked (none: the value itself). */
   walk(value: unknown, key?: string | number): void {
-    if (key === undefined) return this.item(value);
+    if (key === undefined) {
+      this.item(value);
+      return;
+    }
     this.path.push(key);
     this.item(value);
     this.path.pop();
@@ -298,16 +302,21 @@ class JsonBudget {
     this.count(1);
     switch (typeof value) {
       case 'string':
-        return this.string(value);
+        this.string(value);
+        return;
       case 'boolean':
-        return this.spend(value ? 4 : 5);
+        this.spend(value ? 4 : 5);
+        return;
       case 'number':
         if (!Number.isFinite(value)) throw new SerializationError(`${this.where()} is ${value}, which JSON cannot represent`);
-        return this.spend(String(value).length);
+        this.spend(String(value).length);
+        return;
       case 'object':
-        if (value === null) return this.spend(4);
-        if (this.ancestors.size >= LIMITS.jsonDepth) overLimit(this.name, `nests arrays and objects more than ${LIMITS.jsonDepth} deep`, 'jsonDepth');
-        return Array.isArray(value) ? this.array(value) : this.object(value);
+        if (value === null) this.spend(4);
+        else if (this.ancestors.size >= LIMITS.jsonDepth) overLimit(this.name, `nests arrays and objects more than ${LIMITS.jsonDepth} deep`, 'jsonDepth');
+        else if (Array.isArray(value)) this.array(value);
+        else this.object(value);
+        return;
       default:
         throw new SerializationError(`${this.where()} is ${value === undefined ? 'undefined' : `a ${typeof value}`}, which JSON cannot represent`);
     }
@@ -315,7 +324,10 @@ class JsonBudget {
 
   private array(value: unknown[]): void {
     const length = value.length;
-    if (length === 0) return this.spend(2);
+    if (length === 0) {
+      this.spend(2);
+      return;
+    }
     // Brackets and commas; each item is one byte and one value at least.
     this.spend(length + 1, 2 * length + 1);
     this.count(0, length);
@@ -327,7 +339,10 @@ class JsonBudget {
   private object(value: object): void {
     if (!isPlainObject(value)) throw new SerializationError(`${this.where()} is a ${value.constructor?.name ?? 'non-plain object'}, which JSON cannot represent faithfully`);
     const keys = Object.keys(value);
-    if (keys.length === 0) return this.spend(2);
+    if (keys.length === 0) {
+      this.spend(2);
+      return;
+    }
     // Braces and commas; each entry is `"":0` (four bytes, one value) at least.
     this.spend(keys.length + 1, 5 * keys.length + 1);
     this.count(0, keys.length);

@@ -74,7 +74,10 @@ export class PgBuildbotClaims {
   /** Completes refused: a request was complete already or missing, so the UPDATE changed fewer rows. */
   refusedCompletes = 0;
 
-  private constructor(readonly pool: pg.Pool, readonly schema: string) {}
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly schema: string,
+  ) {}
 
   /**
    * Opens the tables in `schema` (default: the URL's `schema=` parameter),
@@ -93,10 +96,7 @@ export class PgBuildbotClaims {
         const exists = await client.query(`SELECT to_regclass('${schema}.buildrequests') AS t`);
         if (exists.rows[0].t === null) await client.query(`BEGIN; ${SCHEMA_SQL}; COMMIT`);
         const masters = options.masters ?? 4;
-        await client.query(
-          `INSERT INTO masters (id, name) SELECT m, 'master-' || (m - 1) FROM generate_series(1, $1::integer) m ON CONFLICT (id) DO NOTHING`,
-          [masters],
-        );
+        await client.query(`INSERT INTO masters (id, name) SELECT m, 'master-' || (m - 1) FROM generate_series(1, $1::integer) m ON CONFLICT (id) DO NOTHING`, [masters]);
       } finally {
         client.release();
       }
@@ -332,7 +332,16 @@ export async function runPgBuildbot(options: PgBuildbotOptions): Promise<PgBuild
     await claims.addRequests(warmup + requests, builders);
     await claims.warmPool();
     const setting = async (name: string) => (await probe.query(`SHOW ${name}`)).rows[0][name] as string;
-    const settings = { inFlight, masters, connections, requests, contended, fsync: await setting('fsync'), synchronousCommit: await setting('synchronous_commit'), serverVersion: await setting('server_version') };
+    const settings = {
+      inFlight,
+      masters,
+      connections,
+      requests,
+      contended,
+      fsync: await setting('fsync'),
+      synchronousCommit: await setting('synchronous_commit'),
+      serverVersion: await setting('server_version'),
+    };
     await cycles(claims, range(1, warmup), { inFlight, masters, contended });
 
     const postmaster = await localPostmaster(probe);

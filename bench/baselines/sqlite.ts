@@ -81,10 +81,17 @@ export class SqliteClaims {
   /** Rows as Buildbot's brdicts (dates as Date), as getBuildRequests returns them. */
   unclaimed(buildername: string) {
     return (this.unclaimedOf.all(buildername) as Row[]).map((r) => ({
-      brid: r.id, buildsetid: r.buildsetid, buildername: r.buildername, priority: r.priority,
-      claimed: r.claimed_at !== null, claimed_at: r.claimed_at === null ? null : new Date(r.claimed_at),
-      mine: false, complete: r.complete === 1, complete_at: r.complete_at === null ? null : new Date(r.complete_at),
-      results: r.results, submitted_at: new Date(r.submitted_at),
+      brid: r.id,
+      buildsetid: r.buildsetid,
+      buildername: r.buildername,
+      priority: r.priority,
+      claimed: r.claimed_at !== null,
+      claimed_at: r.claimed_at === null ? null : new Date(r.claimed_at),
+      mine: false,
+      complete: r.complete === 1,
+      complete_at: r.complete_at === null ? null : new Date(r.complete_at),
+      results: r.results,
+      submitted_at: new Date(r.submitted_at),
     }));
   }
 
@@ -108,8 +115,16 @@ export class SqliteClaims {
 class Refused extends Error {}
 
 interface Row {
-  id: number; buildsetid: number; buildername: string; priority: number; complete: number; results: number;
-  submitted_at: number; complete_at: number | null; masterid: number | null; claimed_at: number | null;
+  id: number;
+  buildsetid: number;
+  buildername: string;
+  priority: number;
+  complete: number;
+  results: number;
+  submitted_at: number;
+  complete_at: number | null;
+  masterid: number | null;
+  claimed_at: number | null;
 }
 
 /** The sqlite baseline as a Target: master m is masterid m + 1; calls run one at a time, as one connection does. */

@@ -55,37 +55,39 @@ export async function runCycles(cycler: Cycler, brids: readonly number[], option
   let shared = 0;
   const cursors = new Array<number>(options.masters ?? 1).fill(0);
   result.startedAt = now();
-  await Promise.all(Array.from({ length: options.inFlight }, async (_, slot) => {
-    const master = masterOf(slot);
-    for (;;) {
-      const brid = contended ? brids[cursors[master]!++] : brids[shared++];
-      if (brid === undefined) return;
-      const t0 = performance.now();
-      let won: boolean;
-      try {
-        won = await cycler.claim(master, brid);
-      } catch (error) {
-        fail('claim', brid, error);
-        continue;
+  await Promise.all(
+    Array.from({ length: options.inFlight }, async (_, slot) => {
+      const master = masterOf(slot);
+      for (;;) {
+        const brid = contended ? brids[cursors[master]!++] : brids[shared++];
+        if (brid === undefined) return;
+        const t0 = performance.now();
+        let won: boolean;
+        try {
+          won = await cycler.claim(master, brid);
+        } catch (error) {
+          fail('claim', brid, error);
+          continue;
+        }
+        const t1 = performance.now();
+        result.claimTimes.push(t1 - t0);
+        if (!won) {
+          result.losses++;
+          continue;
+        }
+        result.wins.push({ brid, master });
+        try {
+          await cycler.complete(master, brid);
+        } catch (error) {
+          fail('complete', brid, error);
+          continue;
+        }
+        const t2 = performance.now();
+        result.completeTimes.push(t2 - t1);
+        result.cycleTimes.push(t2 - t0);
       }
-      const t1 = performance.now();
-      result.claimTimes.push(t1 - t0);
-      if (!won) {
-        result.losses++;
-        continue;
-      }
-      result.wins.push({ brid, master });
-      try {
-        await cycler.complete(master, brid);
-      } catch (error) {
-        fail('complete', brid, error);
-        continue;
-      }
-      const t2 = performance.now();
-      result.completeTimes.push(t2 - t1);
-      result.cycleTimes.push(t2 - t0);
-    }
-  }));
+    }),
+  );
   result.endedAt = now();
   result.seconds = (result.endedAt - result.startedAt) / 1000;
   return result;

@@ -66,7 +66,14 @@ export function summarizePg(config: PgConfig, samples: readonly PgSample[]): PgR
     doubleWins: [...new Set(samples.flatMap((s) => s.doubleWins))].sort((a, b) => a - b),
     problems: [...new Set(samples.flatMap((s) => s.problems))].slice(0, 20),
     topStatements: middle.topStatements,
-    perSample: samples.map((s) => ({ round: s.round, cyclesPerSecond: s.cyclesPerSecond, cycleP99: s.cycleLatency.p99, pgCpuUsPerCycle: s.pgCpuUsPerCycle, processSeconds: s.processSeconds, loadAverage: s.loadAverage })),
+    perSample: samples.map((s) => ({
+      round: s.round,
+      cyclesPerSecond: s.cyclesPerSecond,
+      cycleP99: s.cycleLatency.p99,
+      pgCpuUsPerCycle: s.pgCpuUsPerCycle,
+      processSeconds: s.processSeconds,
+      loadAverage: s.loadAverage,
+    })),
   };
 }
 
@@ -120,7 +127,12 @@ export function pgGoals(rows: readonly PgRow[], compared: readonly PgComparison[
   const checked = rows.filter((r) => r.side === 'buildcoord');
   out.push({
     goal: 'no request claimed twice on the shared store; the store agrees with what the claimers saw',
-    value: checked.length === 0 ? 'not run' : bad.length === 0 ? `${checked.reduce((n, r) => n + r.samples, 0)} samples checked` : `${bad.map((r) => label(r)).join(', ')}: ${bad[0]!.problems[0] ?? `won twice: ${bad[0]!.doubleWins.slice(0, 10).join(', ')}`}`,
+    value:
+      checked.length === 0
+        ? 'not run'
+        : bad.length === 0
+          ? `${checked.reduce((n, r) => n + r.samples, 0)} samples checked`
+          : `${bad.map((r) => label(r)).join(', ')}: ${bad[0]!.problems[0] ?? `won twice: ${bad[0]!.doubleWins.slice(0, 10).join(', ')}`}`,
     met: checked.length === 0 ? null : bad.length === 0,
   });
   return out;
@@ -131,27 +143,68 @@ export function renderPg(result: PgScenarioResult, o: PgScenarioOptions, shownUr
   const goals = pgGoals(rows, compared, o);
   const s = result.settings;
   const out: string[] = [];
-  out.push(`pg: claim+complete cycles over one PostgreSQL (${shownUrl}; PostgreSQL ${s.serverVersion}, fsync ${s.fsync}, synchronous_commit ${s.synchronousCommit}, shared_buffers ${s.sharedBuffers})`);
+  out.push(
+    `pg: claim+complete cycles over one PostgreSQL (${shownUrl}; PostgreSQL ${s.serverVersion}, fsync ${s.fsync}, synchronous_commit ${s.synchronousCommit}, shared_buffers ${s.sharedBuffers})`,
+  );
   const load = (l: readonly number[]) => l.map((x) => x.toFixed(1)).join('/');
-  out.push(`  ${result.machine.cpus} cpus, load average ${load(result.machine.loadAtStart)} at the start and ${load(result.machine.loadAtEnd)} at the end (1/5/15 min): other work on these cores slows most the side that waits on round trips`);
-  out.push(`  ${num(o.requests)} requests per sample after ${num(o.warmup)} warm-up, ${o.inFlight} in flight over all processes, ${o.masters} masters per process; Buildbot's schema with ${o.connections} connections in all;`);
+  out.push(
+    `  ${result.machine.cpus} cpus, load average ${load(result.machine.loadAtStart)} at the start and ${load(result.machine.loadAtEnd)} at the end (1/5/15 min): other work on these cores slows most the side that waits on round trips`,
+  );
+  out.push(
+    `  ${num(o.requests)} requests per sample after ${num(o.warmup)} warm-up, ${o.inFlight} in flight over all processes, ${o.masters} masters per process; Buildbot's schema with ${o.connections} connections in all;`,
+  );
   const counted = rows.some((r) => r.commitsCounted === 'transactions')
     ? 'transactions committed (pg_stat_database, read-only ones too: no pg_stat_statements here)'
     : 'COMMIT statements (pg_stat_statements)';
   out.push(`  median of ${o.samples} sample(s), each in a fresh schema, sides alternating. cycle: claim start to complete end (ms);`);
   out.push(`  per cycle: commits: ${counted}; rollbacks: the same of ROLLBACK; statements: round trips, BEGIN and COMMIT included;`);
-  out.push('  PG CPU: the server\'s processes\' CPU (/proc, µs); exec: pg_stat_statements execution time (µs); client CPU: the bench processes\' own (µs).');
-  const header = ['processes', 'target', 'cycles/s', '±', 'cycle p50', 'p99', 'max ms', 'claim p50', 'p99 ms', 'commits', 'rollbacks', 'statements', 'PG CPU', 'exec', 'client CPU', 'lost', 'checked'];
-  const body = [...rows].sort((a, b) => a.processes - b.processes || (a.side === 'buildbot' ? 0 : 1) - (b.side === 'buildbot' ? 0 : 1)).map((r) => [
-    String(r.processes), r.side === 'buildcoord' ? 'buildcoord' : "Buildbot's schema", num(r.cyclesPerSecond), `${Math.round(r.cyclesSpread * 100)}%`,
-    num(r.cycleLatency.p50, 2), num(r.cycleLatency.p99, 2), num(r.cycleLatency.max, 1), num(r.claimLatency.p50, 2), num(r.claimLatency.p99, 2),
-    num(r.commitsPerCycle, 3), num(r.rollbacksPerCycle, 3), num(r.statementsPerCycle, 2), num(r.pgCpuUsPerCycle), num(r.pgStatementUsPerCycle), num(r.clientCpuUsPerCycle),
-    num(r.losses), r.doubleWins.length === 0 && r.problems.length === 0 ? 'ok' : 'FAILED',
-  ]);
+  out.push("  PG CPU: the server's processes' CPU (/proc, µs); exec: pg_stat_statements execution time (µs); client CPU: the bench processes' own (µs).");
+  const header = [
+    'processes',
+    'target',
+    'cycles/s',
+    '±',
+    'cycle p50',
+    'p99',
+    'max ms',
+    'claim p50',
+    'p99 ms',
+    'commits',
+    'rollbacks',
+    'statements',
+    'PG CPU',
+    'exec',
+    'client CPU',
+    'lost',
+    'checked',
+  ];
+  const body = [...rows]
+    .sort((a, b) => a.processes - b.processes || (a.side === 'buildbot' ? 0 : 1) - (b.side === 'buildbot' ? 0 : 1))
+    .map((r) => [
+      String(r.processes),
+      r.side === 'buildcoord' ? 'buildcoord' : "Buildbot's schema",
+      num(r.cyclesPerSecond),
+      `${Math.round(r.cyclesSpread * 100)}%`,
+      num(r.cycleLatency.p50, 2),
+      num(r.cycleLatency.p99, 2),
+      num(r.cycleLatency.max, 1),
+      num(r.claimLatency.p50, 2),
+      num(r.claimLatency.p99, 2),
+      num(r.commitsPerCycle, 3),
+      num(r.rollbacksPerCycle, 3),
+      num(r.statementsPerCycle, 2),
+      num(r.pgCpuUsPerCycle),
+      num(r.pgStatementUsPerCycle),
+      num(r.clientCpuUsPerCycle),
+      num(r.losses),
+      r.doubleWins.length === 0 && r.problems.length === 0 ? 'ok' : 'FAILED',
+    ]);
   out.push(table(header, body));
   for (const c of compared) {
-    out.push(`  ${c.processes} process${c.processes === 1 ? '' : 'es'}: buildcoord / Buildbot's schema = ${times(c.ratio)} cycles/s (by round: ${c.byRound.map((r, i) => `${times(r)} at load ${c.loadByRound[i]!.toFixed(1)}`).join(', ')})`
-      + (c.pgCpuRatio === null ? '' : `; Buildbot's schema uses ${times(c.pgCpuRatio)} buildcoord's PostgreSQL CPU per cycle`));
+    out.push(
+      `  ${c.processes} process${c.processes === 1 ? '' : 'es'}: buildcoord / Buildbot's schema = ${times(c.ratio)} cycles/s (by round: ${c.byRound.map((r, i) => `${times(r)} at load ${c.loadByRound[i]!.toFixed(1)}`).join(', ')})` +
+        (c.pgCpuRatio === null ? '' : `; Buildbot's schema uses ${times(c.pgCpuRatio)} buildcoord's PostgreSQL CPU per cycle`),
+    );
     const cpu = (side: PgConfig['side']) => rows.find((r) => r.side === side && r.processes === c.processes)?.pgCpuUsPerCycle ?? null;
     const bc = cpu('buildcoord');
     const bb = cpu('buildbot');

@@ -124,7 +124,10 @@ export interface PgScenarioResult {
 
 /** The configurations in the order of a round: at each process count, Buildbot then buildcoord. */
 export function pgConfigs(processes: readonly number[]): PgConfig[] {
-  return processes.flatMap((p) => [{ side: 'buildbot' as const, processes: p }, { side: 'buildcoord' as const, processes: p }]);
+  return processes.flatMap((p) => [
+    { side: 'buildbot' as const, processes: p },
+    { side: 'buildcoord' as const, processes: p },
+  ]);
 }
 
 /** n split into `parts` near-equal counts, the larger first. */
@@ -259,11 +262,22 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
     // Each process gets requests in proportion to its slots, so all finish about together.
     const timed = cut(timedBrids, proportional(timedBrids.length, slots));
     const connections = shares(Math.max(o.connections, processes), processes);
-    workers.forEach((worker, p) => worker.start({
-      kind: 'run', side, api: o.api, url, firstMaster: p * o.masters, masters: o.masters, allMasters, slots: slots[p]!, connections: connections[p]!,
-      warmup: warmup[p]!, timed: timed[p]!,
-      profile: o.profileDir !== null && side === 'buildcoord' ? join(o.profileDir, `pg-${side}-x${processes}-round${round + 1}-process${p + 1}.cpuprofile`) : null,
-    }));
+    for (const [p, worker] of workers.entries()) {
+      worker.start({
+        kind: 'run',
+        side,
+        api: o.api,
+        url,
+        firstMaster: p * o.masters,
+        masters: o.masters,
+        allMasters,
+        slots: slots[p]!,
+        connections: connections[p]!,
+        warmup: warmup[p]!,
+        timed: timed[p]!,
+        profile: o.profileDir !== null && side === 'buildcoord' ? join(o.profileDir, `pg-${side}-x${processes}-round${round + 1}-process${p + 1}.cpuprofile`) : null,
+      });
+    }
     await Promise.all(workers.map((w) => w.next('ready')));
 
     // Quiet the server: a checkpoint now rather than during the cycles. Without pg_stat_statements, wait
@@ -278,10 +292,12 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
     const cpuAfter = (await probe.counters()).cpuUs;
     const statements = await probe.statementTimes();
     for (const w of workers) w.send({ kind: 'close' });
-    await Promise.all(workers.map(async (w) => {
-      await w.next('closed');
-      await w.exit();
-    }));
+    await Promise.all(
+      workers.map(async (w) => {
+        await w.next('closed');
+        await w.exit();
+      }),
+    );
     if (!counted) await probe.settle([BUILDCOORD_APPLICATION, PG_BUILDBOT_APPLICATION], o.statsFlushMs);
     const after = counted ? null : await probe.counters();
 
@@ -312,7 +328,12 @@ function figures(
   const problems = audit(brids, wins, view.holdings);
   if (view.doubleClaims > 0) problems.unshift(`${view.doubleClaims} request(s) held by two masters in the store`);
   const failed = results.reduce((sum, r) => sum + r.failed, 0);
-  if (failed > 0) problems.unshift(`${failed} call(s) failed: ${all((r) => r.failures).slice(0, 3).join('; ')}`);
+  if (failed > 0)
+    problems.unshift(
+      `${failed} call(s) failed: ${all((r) => r.failures)
+        .slice(0, 3)
+        .join('; ')}`,
+    );
   const statements = server.statements;
   const statementUs = statements?.reduce((sum, s) => sum + s.totalMs, 0);
   const calls = (pattern: RegExp) => statements!.filter((s) => pattern.test(s.query)).reduce((sum, s) => sum + s.calls, 0);
@@ -331,7 +352,9 @@ function figures(
     completeLatency: latency(all((r) => r.completeTimes)),
     losses: results.reduce((sum, r) => sum + r.losses, 0),
     failed,
-    failures: all((r) => r.failures).slice(0, 20).map(maskLocation),
+    failures: all((r) => r.failures)
+      .slice(0, 20)
+      .map(maskLocation),
     doubleWins: doubleWins(wins),
     problems: problems.slice(0, 20).map(maskLocation),
     commitsPerCycle: per(commits),
@@ -340,7 +363,8 @@ function figures(
     statementsPerCycle: statements ? per(statements.reduce((sum, s) => sum + s.calls, 0)) : null,
     pgCpuUsPerCycle: server.cpuAfter === null || server.before.cpuUs === null ? null : per(server.cpuAfter - server.before.cpuUs),
     pgStatementUsPerCycle: statementUs === undefined ? null : per(statementUs * 1000),
-    topStatements: statements?.slice(0, 8).map((s) => ({ query: s.query.replace(/\s+/g, ' ').slice(0, 160), callsPerCycle: per(s.calls), usPerCycle: per(s.totalMs * 1000) })) ?? null,
+    topStatements:
+      statements?.slice(0, 8).map((s) => ({ query: s.query.replace(/\s+/g, ' ').slice(0, 160), callsPerCycle: per(s.calls), usPerCycle: per(s.totalMs * 1000) })) ?? null,
     clientCpuUsPerCycle: per(results.reduce((sum, r) => sum + r.cpuUs, 0)),
     processSeconds: results.map((r) => r.seconds),
   };

@@ -20,7 +20,13 @@ export function sessionConfig(url: string, schema: string | null, applicationNam
   const hash = url.indexOf('#');
   const bare = hash === -1 ? url : url.slice(0, hash);
   const q = bare.indexOf('?');
-  const params = q === -1 ? [] : bare.slice(q + 1).split('&').filter((p) => p !== '');
+  const params =
+    q === -1
+      ? []
+      : bare
+          .slice(q + 1)
+          .split('&')
+          .filter((p) => p !== '');
   const keyOf = (p: string) => decodeURIComponent(p.split('=', 1)[0]!);
   const options = params.filter((p) => keyOf(p) === 'options').map((p) => decodeURIComponent(p.slice(p.indexOf('=') + 1).replace(/\+/g, ' ')));
   const rest = params.filter((p) => keyOf(p) !== 'options' && keyOf(p) !== 'schema' && (applicationName === undefined || keyOf(p) !== 'application_name'));
@@ -52,7 +58,13 @@ export function urlWithSchema(url: string, schema: string): string {
   const hash = url.indexOf('#');
   const bare = hash === -1 ? url : url.slice(0, hash);
   const q = bare.indexOf('?');
-  const params = q === -1 ? [] : bare.slice(q + 1).split('&').filter((p) => p !== '' && decodeURIComponent(p.split('=', 1)[0]!) !== 'schema');
+  const params =
+    q === -1
+      ? []
+      : bare
+          .slice(q + 1)
+          .split('&')
+          .filter((p) => p !== '' && decodeURIComponent(p.split('=', 1)[0]!) !== 'schema');
   return `${q === -1 ? bare : bare.slice(0, q)}?${[...params, `schema=${encodeURIComponent(schema)}`].join('&')}`;
 }
 
@@ -220,7 +232,12 @@ export class ServerProbe {
 
   async settings(): Promise<ServerSettings> {
     const show = async (name: string) => (await this.query(`SHOW ${name}`)).rows[0][name] as string;
-    return { fsync: await show('fsync'), synchronousCommit: await show('synchronous_commit'), serverVersion: await show('server_version'), sharedBuffers: await show('shared_buffers') };
+    return {
+      fsync: await show('fsync'),
+      synchronousCommit: await show('synchronous_commit'),
+      serverVersion: await show('server_version'),
+      sharedBuffers: await show('shared_buffers'),
+    };
   }
 
   async createSchema(schema: string): Promise<void> {
@@ -264,10 +281,13 @@ export class ServerProbe {
 
   async counters(): Promise<ServerCounters> {
     const probeQueries = this.queries;
-    const { rows } = await this.query(
-      'SELECT xact_commit::float8 AS commits, xact_rollback::float8 AS rollbacks FROM pg_stat_database WHERE datname = current_database()',
-    );
-    return { cpuUs: this.postmaster === null ? null : serverCpuUs(this.postmaster), xactCommit: rows[0].commits as number, xactRollback: rows[0].rollbacks as number, probeQueries };
+    const { rows } = await this.query('SELECT xact_commit::float8 AS commits, xact_rollback::float8 AS rollbacks FROM pg_stat_database WHERE datname = current_database()');
+    return {
+      cpuUs: this.postmaster === null ? null : serverCpuUs(this.postmaster),
+      xactCommit: rows[0].commits as number,
+      xactRollback: rows[0].rollbacks as number,
+      probeQueries,
+    };
   }
 
   /** Forgets pg_stat_statements' figures (no-op without it). */

@@ -33,9 +33,7 @@ export function describeError(error: unknown): string {
 }
 
 async function coordinator(api: BuildcoordApi, store: Store) {
-  return 'url' in store
-    ? api.openCoordinator({ location: store.url, durability: 'sync' })
-    : api.openCoordinator({ backend: store.backend, durability: 'sync' });
+  return 'url' in store ? api.openCoordinator({ location: store.url, durability: 'sync' }) : api.openCoordinator({ backend: store.backend, durability: 'sync' });
 }
 
 const url = (store: Store, side: PgSide): string => {
@@ -69,10 +67,12 @@ export async function seed(side: PgSide, api: BuildcoordApi, store: Store, o: { 
     const buildsets = Math.ceil(o.requests / o.builders);
     const brids: number[] = [];
     for (let done = 0; done < buildsets; done += SEED_WAVE) {
-      const made = await Promise.all(Array.from({ length: Math.min(SEED_WAVE, buildsets - done) }, (_, i) => {
-        const builderNames = all.slice(0, Math.min(o.builders, o.requests - (done + i) * o.builders));
-        return db.buildsets.addBuildset({ sourcestampsetid, reason: 'bench', properties: {}, builderNames });
-      }));
+      const made = await Promise.all(
+        Array.from({ length: Math.min(SEED_WAVE, buildsets - done) }, (_, i) => {
+          const builderNames = all.slice(0, Math.min(o.builders, o.requests - (done + i) * o.builders));
+          return db.buildsets.addBuildset({ sourcestampsetid, reason: 'bench', properties: {}, builderNames });
+        }),
+      );
       for (const [, ids] of made) brids.push(...Object.values(ids).sort((a, b) => a - b));
     }
     return brids;

@@ -41,11 +41,7 @@ export interface PgRunResult extends CycleResult {
   cpuUs: number;
 }
 
-export type PgReply =
-  | { kind: 'ready' }
-  | { kind: 'done'; result: PgRunResult }
-  | { kind: 'closed' }
-  | { kind: 'failed'; error: string };
+export type PgReply = { kind: 'ready' } | { kind: 'done'; result: PgRunResult } | { kind: 'closed' } | { kind: 'failed'; error: string };
 
 const send = (reply: PgReply) => new Promise<void>((resolve) => process.send!(reply, () => resolve()));
 const next = () => new Promise<PgCommand>((resolve) => process.once('message', resolve));

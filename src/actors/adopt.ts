@@ -20,8 +20,7 @@ export function adoptingLogic<M extends AnyStateMachine>(machine: M): M {
           handoff !== null && handoff.event === event ? handoff.snapshot : machine.transition(snapshot, event, scope as never),
       },
       getInitialSnapshot: {
-        value: (scope: unknown, input: unknown) =>
-          handoff !== null && handoff.event === input ? handoff.snapshot : machine.getInitialSnapshot(scope as never, input),
+        value: (scope: unknown, input: unknown) => (handoff !== null && handoff.event === input ? handoff.snapshot : machine.getInitialSnapshot(scope as never, input)),
       },
     }) as AnyStateMachine;
     logics.set(machine, logic);

@@ -9,7 +9,6 @@ import type { ActorRegistry, Effect } from './registry.ts';
 import { DELETED, Transaction } from './transaction.ts';
 import type { Counters, Layer, Layered } from './transaction.ts';
 
-
 interface Answer {
   call: Call;
   /** Whether the call's own writes are in the commit (else it only read what the commit holds). */

@@ -40,7 +40,7 @@ export class ReadSet {
     if (cut) {
       const last = keys[keys.length - 1]!;
       if (reverse) gte = last;
-      else lt = last + '\x00'; // the smallest key after `last`
+      else lt = `${last}\x00`; // the smallest key after `last`
     }
     this.ranges.push({ gte, lt, keys: reverse ? [...keys].reverse() : [...keys] });
   }
@@ -66,10 +66,7 @@ export async function stillHolding(decisions: readonly Decision[], tx: CommitTra
     for (const { gte, lt } of reads.ranges) ranges.push({ gte, lt });
   }
   // Both reads at once: a pipelining store sends them in one round trip.
-  const [stored, rangeKeys] = await Promise.all([
-    pointKeys.size === 0 ? new Map<string, Version>() : tx.versions([...pointKeys]),
-    ranges.length === 0 ? [] : tx.rangeKeys(ranges),
-  ]);
+  const [stored, rangeKeys] = await Promise.all([pointKeys.size === 0 ? new Map<string, Version>() : tx.versions([...pointKeys]), ranges.length === 0 ? [] : tx.rangeKeys(ranges)]);
 
   const written = new Map<string, Version | null>(); // by the decisions kept so far; null: deleted
   const versionNow = (key: string) => (written.has(key) ? written.get(key)! : (stored.get(key) ?? null));

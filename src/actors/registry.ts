@@ -19,6 +19,7 @@ export interface PersistedActor<TContext = unknown> {
 }
 
 /** A kind of hosted actor: a machine whose snapshots are records with indexes. */
+// biome-ignore lint/suspicious/noExplicitAny: a kind of any context; `unknown` would not accept a concrete kind where any kind goes
 export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TContext>> {
   readonly machine: AnyStateMachine;
 }

@@ -96,7 +96,10 @@ export class SharedCommitQueue extends CallQueue<Group> {
     let kept: boolean[];
     try {
       kept = await this.backend.transact(async (store) => {
-        const verdicts = await stillHolding(group.entries.map(({ tx }, i) => ({ reads: tx.reads!, writes: writes[i]!.deleted, version: tx.version! })), store);
+        const verdicts = await stillHolding(
+          group.entries.map(({ tx }, i) => ({ reads: tx.reads!, writes: writes[i]!.deleted, version: tx.version! })),
+          store,
+        );
         const puts = new Map<string, [string, Uint8Array, Version]>();
         const deletes = new Set<string>();
         verdicts.forEach((holds, i) => {
@@ -123,7 +126,7 @@ export class SharedCommitQueue extends CallQueue<Group> {
     const again = [...stale, ...this.withdrawDependents(stale)];
     for (const { tx } of again) this.forget(tx);
     this.flushing = null;
-    group.entries.forEach(({ call, ok, value }, i) => kept[i] && this.settle(call, ok, value));
+    for (const [i, { call, ok, value }] of group.entries.entries()) if (kept[i]) this.settle(call, ok, value);
     this.retry(again.map(({ call }) => call));
     this.next();
   }

@@ -14,7 +14,17 @@ function scopeOf(machine: AnyStateMachine): AnyActorScope {
   if (scope === undefined) {
     const self = createActor(machine);
     const ignore = () => {};
-    scope = { self, system: self.system, id: '', sessionId: '', logger: ignore, defer: ignore, emit: ignore, stopChild: ignore, actionExecutor: ignore } as unknown as AnyActorScope;
+    scope = {
+      self,
+      system: self.system,
+      id: '',
+      sessionId: '',
+      logger: ignore,
+      defer: ignore,
+      emit: ignore,
+      stopChild: ignore,
+      actionExecutor: ignore,
+    } as unknown as AnyActorScope;
     scopes.set(machine, scope);
   }
   return scope;

@@ -70,20 +70,24 @@ export class Transaction implements Reader {
   async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
     const values: (T | undefined)[] = new Array(keys.length);
     const missing: number[] = [];
-    keys.forEach((key, i) => {
-      if (this.writes.has(key)) return void (values[i] = present<T>(this.writes.get(key)));
+    outer: for (const [i, key] of keys.entries()) {
+      if (this.writes.has(key)) {
+        values[i] = present<T>(this.writes.get(key));
+        continue;
+      }
       for (const layer of this.layers()) {
         if (!layer.writes.has(key)) continue;
         this.reads?.point(key, layer.versions!.get(key)!);
-        return void (values[i] = present<T>(layer.writes.get(key)));
+        values[i] = present<T>(layer.writes.get(key));
+        continue outer;
       }
       missing.push(i);
-    });
+    }
     if (missing.length === 0) return values;
     const wanted = missing.map((i) => keys[i]!);
     if (this.shared === null) {
       const found = await this.store.getMany<T>(wanted);
-      missing.forEach((i, n) => (values[i] = found[n]));
+      for (const [n, i] of missing.entries()) values[i] = found[n];
       return values;
     }
     const found = await this.shared.backend.getVersioned(wanted);
@@ -252,7 +256,6 @@ export class Transaction implements Reader {
     const stale = previous === null ? [] : kind.indexes(previous as unknown as PersistedActor);
     this.putIndexed(recordKey(kind.name, hosted.id), persisted, kind.indexes(persisted), stale);
   }
-
 }
 
 function present<T>(value: unknown): T | undefined {

@@ -32,9 +32,12 @@ export function registerBench(program: Command): void {
     .argument('[args...]', "the benchmark's own options, e.g. --quick")
     .helpOption(false)
     .allowUnknownOption()
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Every option is passed to the benchmark; its own are listed below.
-Needs a clone of the repository with its dev dependencies ("npm ci").`)
+Needs a clone of the repository with its dev dependencies ("npm ci").`,
+    )
     .action(async (args: string[]) => {
       if (args.includes('--help') || args.includes('-h')) {
         command.outputHelp();

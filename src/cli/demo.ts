@@ -73,22 +73,32 @@ export async function startStatelyInspector(host: string, port: number): Promise
 export function progressDisplay(masters: readonly MasterStatus[]) {
   if (!process.stderr.isTTY) return null;
   const bars = new cliProgress.MultiBar(
-    { hideCursor: true, clearOnComplete: false, stopOnComplete: false, forceRedraw: true, barsize: 20, format: ' requests {bar} {value}/{total} done, {claimed} claimed, {unclaimed} queued  sim {sim}' },
+    {
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      forceRedraw: true,
+      barsize: 20,
+      format: ' requests {bar} {value}/{total} done, {claimed} claimed, {unclaimed} queued  sim {sim}',
+    },
     cliProgress.Presets.shades_classic,
   );
   const overall = bars.create(1, 0, { claimed: 0, unclaimed: 0, sim: '' });
-  const lines = masters.map((m) => bars.create(1, 0, { name: m.name }, { format: ' {name} {status} building {running}, built {built}, won {won}, lost {lost}, took over {tookOver}' }));
+  const lines = masters.map((m) =>
+    bars.create(1, 0, { name: m.name }, { format: ' {name} {status} building {running}, built {built}, won {won}, lost {lost}, took over {tookOver}' }),
+  );
   return {
-    log: (text: string) => bars.log(text + '\n'),
+    log: (text: string) => bars.log(`${text}\n`),
     update(counts: { total: number; complete: number; claimed: number; unclaimed: number }, sim: string) {
       overall.setTotal(Math.max(1, counts.total));
       overall.update(counts.complete, { claimed: counts.claimed, unclaimed: counts.unclaimed, sim });
-      masters.forEach((m, i) => lines[i]!.update(0, { name: m.name, status: m.alive ? 'alive' : 'DEAD ', running: m.running.size, built: m.built, won: m.won, lost: m.lost, tookOver: m.tookOver }));
+      for (const [i, m] of masters.entries()) {
+        lines[i]!.update(0, { name: m.name, status: m.alive ? 'alive' : 'DEAD ', running: m.running.size, built: m.built, won: m.won, lost: m.lost, tookOver: m.tookOver });
+      }
     },
     stop: () => bars.stop(),
   };
 }
-
 
 /**
  * The demo: a simulated build farm of three masters on the embedded LevelDB
@@ -117,7 +127,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   let display: ReturnType<typeof progressDisplay> = null;
   let interrupted = false;
   let removeInterrupt = () => {};
-  const say = (text: string) => (display ? display.log(text) : process.stdout.write(text + '\n'));
+  const say = (text: string) => (display ? display.log(text) : process.stdout.write(`${text}\n`));
   try {
     const dbs = [];
     for (const name of MASTER_NAMES) dbs.push(await coordinator.connect(name));
@@ -166,7 +176,12 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     for (let tick = 1; tick <= TIMING.ticks && !interrupted; tick++) {
       await farm.step();
       const all = await first!.buildrequests.getBuildRequests();
-      const counts = { total: all.length, complete: all.filter((br) => br.complete).length, claimed: all.filter((br) => br.claimed && !br.complete).length, unclaimed: all.filter((br) => !br.claimed && !br.complete).length };
+      const counts = {
+        total: all.length,
+        complete: all.filter((br) => br.complete).length,
+        claimed: all.filter((br) => br.claimed && !br.complete).length,
+        unclaimed: all.filter((br) => !br.claimed && !br.complete).length,
+      };
       if (display) display.update(counts, simTime());
       else if (tick >= nextReport) {
         say(`[sim ${simTime()}] ${counts.complete}/${counts.total} requests complete, ${counts.claimed} claimed, ${counts.unclaimed} unclaimed`);
@@ -195,7 +210,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       }),
       `requests won twice: ${c.doubleWins}`,
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
     if (c.doubleWins > 0) throw new CliError(`${c.doubleWins} request(s) were won by two masters at once`, EXIT.failed);
     if (interrupted) throw new CliError('interrupted', EXIT.interrupted);
     if (options.hold) {
@@ -217,14 +232,20 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run a simulated build farm on the embedded LevelDB store (or a PostgreSQL one, a process per master), with the live view')
     .option('-d, --duration <seconds>', 'how long the run takes, in real seconds', parseSeconds, 20)
-    .option('-l, --location <dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME); an earlier run there is continued', './state')
+    .option(
+      '-l, --location <dir>',
+      'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME); an earlier run there is continued',
+      './state',
+    )
     .option('-p, --port <n>', 'live view port (0: any free port)', parsePort, 0)
     .option('--host <host>', 'address the live view and the inspector server listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
     .option('--inspect', "also report every actor to the Stately inspector (@statelyai/inspect's local server)")
     .option('--inspect-port <n>', 'port of the Stately inspector server', wholeNumber(1, 65_535), 8080)
     .option('--hold', 'keep serving the live view after the run, until Ctrl-C')
     .option('--seed <n>', 'random seed of the simulation', wholeNumber(0, 2 ** 32 - 1), 1)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Three masters share one store. A change source, run by one master, yields
 changes; a scheduler on the same master makes a buildset for several builders
 per change; the masters race to claim requests, reclaim (heartbeat) the ones
@@ -243,7 +264,8 @@ directory is locked while the demo runs.
 With --location postgresql://..., each master runs in an OS process of its
 own, on its own coordinator, all on that store, as Buildbot's masters share
 one database; the dying master's process is killed outright. This process
-serves the live view of the whole store. The URL's password is never shown.`)
+serves the live view of the whole store. The URL's password is never shown.`,
+    )
     .action(async (options: DemoOptions) => {
       await runDemo(options);
     });

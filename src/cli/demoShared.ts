@@ -168,7 +168,8 @@ class ClaimAudit {
       const held = new Set(report.held);
       for (const [brid, claim] of this.holder) {
         if (claim.master !== master) continue;
-        if (!held.has(brid)) this.holder.delete(brid); // built, or found lost at a heartbeat
+        if (!held.has(brid))
+          this.holder.delete(brid); // built, or found lost at a heartbeat
         else if (tick % TIMING.heartbeatTicks === 0) claim.renewed = tick; // reclaimed this tick
       }
       master.running = held;
@@ -222,7 +223,7 @@ export async function runSharedDemo(options: DemoOptions): Promise<void> {
   let display: ReturnType<typeof progressDisplay> = null;
   let interrupted = false;
   let removeInterrupt = () => {};
-  const say = (text: string) => (display ? display.log(text) : process.stdout.write(text + '\n'));
+  const say = (text: string) => (display ? display.log(text) : process.stdout.write(`${text}\n`));
   try {
     // The parent reads only; opening makes the store's schema on a first run.
     store = await openReadOnly(options.location, { create: true });
@@ -232,7 +233,7 @@ export async function runSharedDemo(options: DemoOptions): Promise<void> {
     const opened = await Promise.all(
       masters.map((m, i) => m.call<Opened>({ type: 'open', location: options.location, name: m.name, seed: options.seed + i, ...(stately ? { inspectUrl: stately.wsUrl } : {}) })),
     );
-    opened.forEach(({ masterid }, i) => (masters[i]!.masterid = masterid));
+    for (const [i, { masterid }] of opened.entries()) masters[i]!.masterid = masterid;
     // The change source and the scheduler: found (or made) by one master after another.
     let setUp: SetUp | null = null;
     for (const m of masters) setUp = await m.call<SetUp>({ type: 'setup' });
@@ -292,7 +293,9 @@ export async function runSharedDemo(options: DemoOptions): Promise<void> {
       if (tick === TIMING.deathTick) {
         const held = audit.died(victim);
         await victim.kill();
-        say(`${victim.name} dies holding ${held} claim(s): its process is killed, nothing tells the store, so they stay claimed until they expire (${TIMING.claimExpirySeconds} s)`);
+        say(
+          `${victim.name} dies holding ${held} claim(s): its process is killed, nothing tells the store, so they stay claimed until they expire (${TIMING.claimExpirySeconds} s)`,
+        );
       }
       if (tick === TIMING.lastChangeTick) say(QUIET);
       const live = masters.filter((m) => m.alive);
@@ -334,7 +337,7 @@ export async function runSharedDemo(options: DemoOptions): Promise<void> {
       }),
       `requests won twice: ${audit.doubleWins}`,
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(`${lines.join('\n')}\n`);
     if (audit.doubleWins > 0) throw new CliError(`${audit.doubleWins} request(s) were won by two masters at once`, EXIT.failed);
     if (interrupted) throw new CliError('interrupted', EXIT.interrupted);
     if (options.hold) {

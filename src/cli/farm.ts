@@ -226,7 +226,9 @@ export class Farm {
   /** A change, and the scheduler's buildset for it: one request per builder it touches. */
   private async newChange(m: SimMaster): Promise<void> {
     const author = AUTHORS[Math.floor(this.random() * AUTHORS.length)]!;
-    const revision = Math.floor(this.random() * 2 ** 32).toString(16).padStart(8, '0');
+    const revision = Math.floor(this.random() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0');
     const changeid = await m.db.changes.addChange({
       author,
       files: ['src/main.c'],

@@ -14,7 +14,9 @@ export function registerServe(program: Command): void {
     .argument('<dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME)')
     .option('-p, --port <n>', 'TCP port (0: any free port)', parsePort, 8010)
     .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Opens the store read-only and serves a page (no internet needed) with its
 masters, build requests by state and builder, and change sources.
 A PostgreSQL store is served while its masters run, in any processes on any
@@ -27,7 +29,8 @@ in the master's own process with startLiveView() from 'buildcoord/view', or
 run "buildcoord demo".
 It listens on 127.0.0.1, this machine only; --host 0.0.0.0 (or one
 interface's address) lets anyone who can reach that address read the store.
-Stop with Ctrl-C.`)
+Stop with Ctrl-C.`,
+    )
     .action(async (dir: string, options: { port: number; host: string }) => {
       await checkHost(options.host);
       const store = await openReadOnly(dir);

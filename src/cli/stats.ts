@@ -63,7 +63,14 @@ export async function readStats(location: string): Promise<StoreStats> {
 export function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => (i === 0 || typeof rows[0]?.[i] === 'string' ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (i === 0 || typeof rows[0]?.[i] === 'string' ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatStats(s: StoreStats): string {
@@ -73,12 +80,24 @@ export function formatStats(s: StoreStats): string {
     `build requests: ${r.total} (unclaimed ${r.unclaimed}, claimed ${r.claimed}, complete ${r.complete})`,
     `buildsets: ${s.buildsets.open + s.buildsets.complete} (open ${s.buildsets.open}, complete ${s.buildsets.complete})`,
     '',
-    table(['builder', 'unclaimed', 'claimed', 'complete'], Object.entries(s.byBuilder).map(([name, c]) => [name, c.unclaimed, c.claimed, c.complete])),
+    table(
+      ['builder', 'unclaimed', 'claimed', 'complete'],
+      Object.entries(s.byBuilder).map(([name, c]) => [name, c.unclaimed, c.claimed, c.complete]),
+    ),
     '',
-    table(['master', 'id', 'state', 'last active', 'claimed', 'completed'], s.byMaster.map((m) => [m.name, m.id, m.active ? 'active' : 'inactive', m.last_active, m.claimed, m.completed])),
+    table(
+      ['master', 'id', 'state', 'last active', 'claimed', 'completed'],
+      s.byMaster.map((m) => [m.name, m.id, m.active ? 'active' : 'inactive', m.last_active, m.claimed, m.completed]),
+    ),
   ];
   if (s.changeSources.length > 0) {
-    lines.push('', table(['change source', 'id', 'owner'], s.changeSources.map((cs) => [cs.name, cs.id, cs.master ?? '-'])));
+    lines.push(
+      '',
+      table(
+        ['change source', 'id', 'owner'],
+        s.changeSources.map((cs) => [cs.name, cs.id, cs.master ?? '-']),
+      ),
+    );
   }
   return lines.join('\n');
 }
@@ -89,14 +108,17 @@ export function registerStats(program: Command): void {
     .description('count build requests by state, builder and master')
     .argument('<dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME)')
     .option('--json', 'print the counts as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 "claimed" is a master's claims on incomplete requests; "completed", the
 complete requests it had claimed. Reads only. A LevelDB directory must not be
 open in another process (it is open in one process at a time); a PostgreSQL
 store is read while its masters run, every count from one snapshot. A URL's
-password is never shown.`)
+password is never shown.`,
+    )
     .action(async (dir: string, options: { json?: boolean }) => {
       const stats = await readStats(dir);
-      process.stdout.write((options.json ? JSON.stringify(stats, null, 2) : formatStats(stats)) + '\n');
+      process.stdout.write(`${options.json ? JSON.stringify(stats, null, 2) : formatStats(stats)}\n`);
     });
 }

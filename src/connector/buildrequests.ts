@@ -127,8 +127,7 @@ type Filter = Required<{ [K in keyof BuildRequestFilter]: Exclude<BuildRequestFi
 
 function parseFilter(filter: unknown): Filter {
   const args = filter === undefined ? {} : v.keywords(filter, 'getBuildRequests arguments', FILTER_KEYS);
-  const nullable = <T>(key: string, check: (value: unknown, name: string) => T): T | null =>
-    args[key] === undefined || args[key] === null ? null : check(args[key], key);
+  const nullable = <T>(key: string, check: (value: unknown, name: string) => T): T | null => (args[key] === undefined || args[key] === null ? null : check(args[key], key));
   return {
     buildername: nullable('buildername', v.string),
     complete: nullable('complete', v.boolean),

@@ -48,8 +48,15 @@ export class BuildsetsComponent {
       }
       const bsid = await tx.allocateId(buildsets.name);
       tx.putRecord(buildsets, bsid, {
-        bsid, external_idstring, reason, sourcestampsetid, submitted_at: submittedAt,
-        complete: false, complete_at: null, results: -1, properties,
+        bsid,
+        external_idstring,
+        reason,
+        sourcestampsetid,
+        submitted_at: submittedAt,
+        complete: false,
+        complete_at: null,
+        results: -1,
+        properties,
       });
       const brids: Record<string, number> = {};
       const ids = await tx.allocateIds(buildRequests.name, builderNames.length);

@@ -27,7 +27,23 @@ export interface AddChangeArgs {
   uid?: number | null;
 }
 
-const ADD_KEYS = ['author', 'files', 'comments', 'is_dir', 'links', 'revision', 'when_timestamp', 'branch', 'category', 'revlink', 'properties', 'repository', 'codebase', 'project', 'uid'] as const;
+const ADD_KEYS = [
+  'author',
+  'files',
+  'comments',
+  'is_dir',
+  'links',
+  'revision',
+  'when_timestamp',
+  'branch',
+  'category',
+  'revlink',
+  'properties',
+  'repository',
+  'codebase',
+  'project',
+  'uid',
+] as const;
 const CACHE_SIZE = 100;
 
 export class ChangesComponent {
@@ -109,9 +125,20 @@ export class ChangesComponent {
 
 function chdict(c: ChangeRecord): ChDict {
   return {
-    changeid: c.changeid, author: c.author, files: [...c.files], comments: c.comments, is_dir: c.is_dir,
-    links: [...c.links], revision: c.revision, when_timestamp: new Date(c.when_timestamp), branch: c.branch,
-    category: c.category, revlink: c.revlink, properties: JSON.parse(c.properties) as Properties,
-    repository: c.repository, codebase: c.codebase, project: c.project,
+    changeid: c.changeid,
+    author: c.author,
+    files: [...c.files],
+    comments: c.comments,
+    is_dir: c.is_dir,
+    links: [...c.links],
+    revision: c.revision,
+    when_timestamp: new Date(c.when_timestamp),
+    branch: c.branch,
+    category: c.category,
+    revlink: c.revlink,
+    properties: JSON.parse(c.properties) as Properties,
+    repository: c.repository,
+    codebase: c.codebase,
+    project: c.project,
   };
 }

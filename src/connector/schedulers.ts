@@ -45,7 +45,17 @@ export class SchedulersComponent {
     const record = await readRecord(reader, classifications, objectid);
     const entries = Object.entries(record?.important ?? {}).map(([key, value]) => [Number(key), value] as const);
     if (!filtered) return Object.fromEntries(entries);
-    const onBranch = new Set((await readRecords(reader, changes, entries.map(([id]) => id))).filter((c) => c.branch === branch).map((c) => c.changeid));
+    const onBranch = new Set(
+      (
+        await readRecords(
+          reader,
+          changes,
+          entries.map(([id]) => id),
+        )
+      )
+        .filter((c) => c.branch === branch)
+        .map((c) => c.changeid),
+    );
     return Object.fromEntries(entries.filter(([id]) => onBranch.has(id)));
   }
 

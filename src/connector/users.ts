@@ -82,7 +82,13 @@ export class UsersComponent {
     const a = v.keywords(args, 'updateUser arguments', ['uid', 'identifier', 'bb_username', 'bb_password', 'attr_type', 'attr_data'], ['uid']);
     const uid = v.id(a.uid, 'uid');
     const field = (key: string, check: (value: unknown, name: string) => string = v.string) => v.optional(a[key], key, check);
-    const [identifier, bb_username, bb_password, attr_type, attr_data] = [field('identifier'), field('bb_username'), field('bb_password'), field('attr_type'), field('attr_data', v.dataString)];
+    const [identifier, bb_username, bb_password, attr_type, attr_data] = [
+      field('identifier'),
+      field('bb_username'),
+      field('bb_password'),
+      field('attr_type'),
+      field('attr_data', v.dataString),
+    ];
     if (bb_username !== null && bb_password === null) throw new InvalidArgumentError('bb_username needs bb_password');
     if (attr_type !== null && attr_data === null) throw new InvalidArgumentError('attr_type needs attr_data');
     await this.core.run(async (tx) => {

@@ -39,10 +39,8 @@ const releaseClaim = { claimedBy: null, claimedAt: null } as const;
 export const buildRequestMachine = setup({
   types: {} as { context: BuildRequestContext; events: BuildRequestEvent; input: BuildRequestInput },
   guards: {
-    claimedByCaller: ({ context, event }) =>
-      'masterid' in event && context.claimedBy !== null && context.claimedBy === event.masterid,
-    claimedBefore: ({ context, event }) =>
-      event.type === 'request.expire' && context.claimedAt !== null && context.claimedAt < event.claimedBefore,
+    claimedByCaller: ({ context, event }) => 'masterid' in event && context.claimedBy !== null && context.claimedBy === event.masterid,
+    claimedBefore: ({ context, event }) => event.type === 'request.expire' && context.claimedAt !== null && context.claimedAt < event.claimedBefore,
   },
   actions: {
     takeClaim: assign(({ event }) => {

@@ -14,9 +14,7 @@ export interface ChangeSourceContext {
 
 export type ChangeSourceInput = Pick<ChangeSourceContext, 'id' | 'name'>;
 
-export type ChangeSourceEvent =
-  | { type: 'changesource.setMaster'; masterid: number | null; ownerActive: boolean }
-  | { type: 'master.deactivated'; masterid: number };
+export type ChangeSourceEvent = { type: 'changesource.setMaster'; masterid: number | null; ownerActive: boolean } | { type: 'master.deactivated'; masterid: number };
 
 export type ChangeSourceState = 'unclaimed' | 'claimed';
 

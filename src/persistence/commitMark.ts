@@ -10,10 +10,7 @@ const syncFile = promisify(fsync);
 const writeAt = promisify(write);
 
 /** What the mark file says: nothing, a number, or something that is not a mark. */
-export type MarkReading =
-  | { state: 'missing' }
-  | { state: 'ok'; sequence: number; legacy: boolean }
-  | { state: 'damaged'; reason: string };
+export type MarkReading = { state: 'missing' } | { state: 'ok'; sequence: number; legacy: boolean } | { state: 'damaged'; reason: string };
 
 /**
  * LevelDB (as classic-level builds it, without paranoid checks) opens a

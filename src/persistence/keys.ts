@@ -22,7 +22,8 @@ export function timePart(ms: number): string {
 }
 
 export function stringPart(value: string): string {
-  return value.replace(/\x01/g, '\x01\x02').replace(/\x00/g, '\x01\x01') + '\x00';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and SOH are exactly what this escapes
+  return `${value.replace(/\x01/g, '\x01\x02').replace(/\x00/g, '\x01\x01')}\x00`;
 }
 
 /** The id that ends an index or record key. */

@@ -3,6 +3,7 @@ import { breathe } from '../actors/breathe.ts';
 import { StorageError } from '../errors.ts';
 import type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './backend.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: classic-level's format parameter differs by store; none of it is used here
 type AnyLevel = AbstractLevel<any, string, Uint8Array>;
 
 /** Operations added to a chained batch per turn of the event loop. */

@@ -10,7 +10,6 @@ import { checkBeforeOpen, checkMarkAfterOpen } from './openCheck.ts';
 import { canonicalPath, claimPath, heldElsewhere, lockHolder, releasePath } from './storeLock.ts';
 import { TableWatch } from './tableWatch.ts';
 
-
 /** How long a store that failed a write waits between attempts to reopen. */
 const RETRY_FIRST_MS = 20;
 const RETRY_MAX_MS = 1000;

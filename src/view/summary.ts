@@ -34,11 +34,7 @@ export function countStates(requests: readonly Pick<BrDict, 'claimed' | 'complet
  * master's connector gives the same answer, since nothing here is `mine`.
  */
 export async function readSummary(db: Connector, now: () => Date = () => new Date()): Promise<Summary> {
-  const [masters, requests, sources] = await Promise.all([
-    db.masters.getMasters(),
-    db.buildrequests.getBuildRequests(),
-    db.changesources.getChangeSources(),
-  ]);
+  const [masters, requests, sources] = await Promise.all([db.masters.getMasters(), db.buildrequests.getBuildRequests(), db.changesources.getChangeSources()]);
   const names = new Map(masters.map((m) => [m.id, m.name]));
   const builders = new Map<string, BrDict[]>();
   for (const br of requests) {
@@ -48,9 +44,7 @@ export async function readSummary(db: Connector, now: () => Date = () => new Dat
   }
   return {
     at: now().toISOString(),
-    masters: masters
-      .sort((a, b) => a.id - b.id)
-      .map((m) => ({ id: m.id, name: m.name, active: m.active, last_active: m.last_active.toISOString() })),
+    masters: masters.sort((a, b) => a.id - b.id).map((m) => ({ id: m.id, name: m.name, active: m.active, last_active: m.last_active.toISOString() })),
     requests: {
       total: requests.length,
       ...countStates(requests),

@@ -25,7 +25,7 @@ const events: BuildRequestEvent[] = [
 ];
 
 describe('step', () => {
-  it('agrees with XState\'s transition() on every event, refusals included', () => {
+  it("agrees with XState's transition() on every event, refusals included", () => {
     let ours = firstSnapshot(buildRequestMachine, input);
     let theirs = initialTransition(buildRequestMachine, input)[0] as AnyMachineSnapshot;
     expect(ours.value).toEqual(theirs.value);
@@ -38,7 +38,7 @@ describe('step', () => {
     }
   });
 
-  it('persistedSnapshot stores exactly what XState\'s getPersistedSnapshot would, byte for byte', () => {
+  it("persistedSnapshot stores exactly what XState's getPersistedSnapshot would, byte for byte", () => {
     const machines: { machine: AnyStateMachine; input: unknown; events: { type: string }[] }[] = [
       { machine: buildRequestMachine, input, events: events as { type: string }[] },
       {

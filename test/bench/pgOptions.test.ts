@@ -28,7 +28,10 @@ describe('the pg scenario options', () => {
   });
 
   it('--scenario pg runs it alone, with its own sizes', () => {
-    const o = parseOptions(['--scenario', 'pg', '--store', 'postgres://u@h/db', '--pg-processes', '1,2', '--pg-in-flight', '32', '--pg-requests', '1_000', '--pg-warmup', '0', '--pg-connections', '8'], noEnv);
+    const o = parseOptions(
+      ['--scenario', 'pg', '--store', 'postgres://u@h/db', '--pg-processes', '1,2', '--pg-in-flight', '32', '--pg-requests', '1_000', '--pg-warmup', '0', '--pg-connections', '8'],
+      noEnv,
+    );
     expect(o).toMatchObject({ scenarios: [], scale: false, pg: true, pgProcesses: [1, 2], pgInFlight: 32, pgRequests: 1_000, pgWarmup: 0, pgConnections: 8 });
   });
 

@@ -21,7 +21,10 @@ describe('splitting the work over processes', () => {
     expect(proportional(7, [1, 1, 1]).reduce((a, b) => a + b)).toBe(7);
     expect(cut([1, 2, 3, 4, 5], [2, 0, 3])).toEqual([[1, 2], [], [3, 4, 5]]);
     expect(pgConfigs([1, 4])).toEqual([
-      { side: 'buildbot', processes: 1 }, { side: 'buildcoord', processes: 1 }, { side: 'buildbot', processes: 4 }, { side: 'buildcoord', processes: 4 },
+      { side: 'buildbot', processes: 1 },
+      { side: 'buildcoord', processes: 1 },
+      { side: 'buildbot', processes: 4 },
+      { side: 'buildcoord', processes: 4 },
     ]);
   });
 });
@@ -29,9 +32,31 @@ describe('splitting the work over processes', () => {
 const latencyOf = (ms: number) => ({ p50: ms, p99: ms * 2, max: ms * 3 });
 function fakeSample(config: PgConfig, round: number, cyclesPerSecond: number, extra: Partial<PgSample> = {}): PgSample {
   return {
-    ...config, round, schema: 's', seconds: 1, cycles: cyclesPerSecond, cyclesPerSecond, cycleLatency: latencyOf(10), claimLatency: latencyOf(5), completeLatency: latencyOf(5),
-    losses: 0, failed: 0, failures: [], doubleWins: [], problems: [], commitsPerCycle: 2, rollbacksPerCycle: 0, commitsCounted: 'COMMIT statements', statementsPerCycle: 6,
-    pgCpuUsPerCycle: 600, pgStatementUsPerCycle: 200, topStatements: null, clientCpuUsPerCycle: 300, processSeconds: [1], loadAverage: 0.5, ...extra,
+    ...config,
+    round,
+    schema: 's',
+    seconds: 1,
+    cycles: cyclesPerSecond,
+    cyclesPerSecond,
+    cycleLatency: latencyOf(10),
+    claimLatency: latencyOf(5),
+    completeLatency: latencyOf(5),
+    losses: 0,
+    failed: 0,
+    failures: [],
+    doubleWins: [],
+    problems: [],
+    commitsPerCycle: 2,
+    rollbacksPerCycle: 0,
+    commitsCounted: 'COMMIT statements',
+    statementsPerCycle: 6,
+    pgCpuUsPerCycle: 600,
+    pgStatementUsPerCycle: 200,
+    topStatements: null,
+    clientCpuUsPerCycle: 300,
+    processSeconds: [1],
+    loadAverage: 0.5,
+    ...extra,
   };
 }
 
@@ -48,7 +73,10 @@ describe('the pg figures and goals', () => {
 
   it('compares medians in the same run, round by round too, and meets the goal at 3x', () => {
     const { rows, compared } = comparisons(result([3_000, 3_300, 2_400], [1_000, 1_000, 1_200]));
-    expect(rows.map((r) => [r.side, r.cyclesPerSecond])).toEqual([['buildbot', 1_000], ['buildcoord', 3_000]]);
+    expect(rows.map((r) => [r.side, r.cyclesPerSecond])).toEqual([
+      ['buildbot', 1_000],
+      ['buildcoord', 3_000],
+    ]);
     expect(compared).toEqual([{ processes: 1, ratio: 3, byRound: [3, 3.3, 2], loadByRound: [0.5, 0.5, 0.5], pgCpuRatio: 3 }]);
     const goals = pgGoals(rows, compared, { inFlight: 64 });
     expect(goals.map((g) => g.met)).toEqual([true, true]);
@@ -63,7 +91,7 @@ describe('the pg figures and goals', () => {
     expect(goals[1]!.value).toContain('request 7 was won twice');
     const shown = renderPg(bad, { inFlight: 64, requests: 1, warmup: 0, masters: 4, connections: 16, samples: 1 } as never, 'postgresql://u:***@h/db');
     expect(shown.text).toMatch(/FAILED/);
-    expect(shown.text).toContain('buildcoord / Buildbot\'s schema = 5.00x');
+    expect(shown.text).toContain("buildcoord / Buildbot's schema = 5.00x");
   });
 });
 
@@ -87,7 +115,10 @@ describe('the buildcoord side, on the in-memory stand-in of the shared store', (
     expect(await sides[0]!.claim(0, brids[30]!)).toBe(false);
     await Promise.all(sides.map((side) => side.close()));
     const wins = runs.flatMap((r) => r.wins);
-    expect(runs.map((r) => [r.wins.length, r.failed, r.cycleTimes.length])).toEqual([[20, 0, 20], [20, 0, 20]]);
+    expect(runs.map((r) => [r.wins.length, r.failed, r.cycleTimes.length])).toEqual([
+      [20, 0, 20],
+      [20, 0, 20],
+    ]);
     const view = await inspect('buildcoord', api, { backend: store.connect() }, { masters: 4 });
     expect(view.doubleClaims).toBe(0);
     expect(audit(brids, wins, view.holdings)).toEqual([]);
@@ -103,13 +134,24 @@ describePg('the pg scenario, end to end', (url) => {
     const withPassword = url.replace(/^(postgres(?:ql)?:\/\/)([^:@/]*)@/, `$1$2:${secret}@`);
     expect(withPassword).toContain(secret);
     const options = {
-      url: withPassword, processes: [2], inFlight: 8, requests: 48, warmup: 8, masters: 2, builders: 4, connections: 4, samples: 1,
-      api: pathToFileURL(new URL('../../src/api.ts', import.meta.url).pathname).href, execArgv: ['--import', 'tsx'], profileDir: null,
+      url: withPassword,
+      processes: [2],
+      inFlight: 8,
+      requests: 48,
+      warmup: 8,
+      masters: 2,
+      builders: 4,
+      connections: 4,
+      samples: 1,
+      api: pathToFileURL(new URL('../../src/api.ts', import.meta.url).pathname).href,
+      execArgv: ['--import', 'tsx'],
+      profileDir: null,
     };
     const result = await runPgScenario(options);
     const samples = result.samples.flat();
     expect(samples.map((s) => [s.side, s.processes, s.cycles, s.losses, s.failed, s.problems, s.doubleWins])).toEqual([
-      ['buildbot', 2, 48, 0, 0, [], []], ['buildcoord', 2, 48, 0, 0, [], []],
+      ['buildbot', 2, 48, 0, 0, [], []],
+      ['buildcoord', 2, 48, 0, 0, [], []],
     ]);
     for (const s of samples) {
       expect(s.cyclesPerSecond).toBeGreaterThan(0);

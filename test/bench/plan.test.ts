@@ -5,8 +5,15 @@ describe('bench options', () => {
   it('defaults to every scenario, both durabilities, every baseline and the full sweep', () => {
     const o = parseOptions([]);
     expect(o).toMatchObject({
-      quick: false, scenarios: ['claim', 'contended', 'poll'], scale: true, durabilities: ['sync', 'buffered'],
-      concurrency: [1, 4, 16, 64, 256], baselines: ['sqlite', 'raw', 'memory'], scales: [10_000, 100_000, 1_000_000], samples: 3, masters: 4,
+      quick: false,
+      scenarios: ['claim', 'contended', 'poll'],
+      scale: true,
+      durabilities: ['sync', 'buffered'],
+      concurrency: [1, 4, 16, 64, 256],
+      baselines: ['sqlite', 'raw', 'memory'],
+      scales: [10_000, 100_000, 1_000_000],
+      samples: 3,
+      masters: 4,
     });
     expect(isDefaultFullRun([])).toBe(true);
     expect(isDefaultFullRun(['--quick'])).toBe(false);
@@ -41,8 +48,16 @@ describe('bench plan', () => {
   it('runs each scenario at every level and durability against each baseline, each configuration once', () => {
     const jobs = plan(parseOptions(['--scenario', 'claim', '--concurrency', '1,64']));
     expect(jobs.map((j) => j.key)).toEqual([
-      'claim buildcoord sync x1', 'claim sqlite FULL x1', 'claim buildcoord buffered x1', 'claim sqlite NORMAL x1', 'claim memory x1',
-      'claim buildcoord sync x64', 'claim sqlite FULL x64', 'claim buildcoord buffered x64', 'claim sqlite NORMAL x64', 'claim memory x64',
+      'claim buildcoord sync x1',
+      'claim sqlite FULL x1',
+      'claim buildcoord buffered x1',
+      'claim sqlite NORMAL x1',
+      'claim memory x1',
+      'claim buildcoord sync x64',
+      'claim sqlite FULL x64',
+      'claim buildcoord buffered x64',
+      'claim sqlite NORMAL x64',
+      'claim memory x64',
     ]);
     expect(jobs.filter((j) => j.replayRaw).map((j) => j.target)).toEqual(['buildcoord', 'buildcoord', 'buildcoord', 'buildcoord']);
     expect(new Set(jobs.map((j) => j.storeSize))).toEqual(new Set([parseOptions([]).warmup + parseOptions([]).requests]));
@@ -56,8 +71,10 @@ describe('bench plan', () => {
   it('scale claims the same number of requests in stores of every size', () => {
     const jobs = plan(parseOptions(['--scenario', 'scale', '--baseline', 'sqlite', '--scale', '100000,20000']));
     expect(jobs.map((j) => [j.target, j.storeSize, j.requests, j.concurrency, j.durability])).toEqual([
-      ['buildcoord', 20_000, 5_000, 64, 'sync'], ['sqlite', 20_000, 5_000, 64, 'sync'],
-      ['buildcoord', 100_000, 5_000, 64, 'sync'], ['sqlite', 100_000, 5_000, 64, 'sync'],
+      ['buildcoord', 20_000, 5_000, 64, 'sync'],
+      ['sqlite', 20_000, 5_000, 64, 'sync'],
+      ['buildcoord', 100_000, 5_000, 64, 'sync'],
+      ['sqlite', 100_000, 5_000, 64, 'sync'],
     ]);
   });
 

@@ -18,9 +18,15 @@ describe('raw classic-level replay', () => {
     recorder.phase = 'setup';
     const { target, dbs } = await openBuildcoord(api, recorder, { durability: 'sync', masters: 4 });
     await seedThrough(dbs[0]!, 64, 8);
-    await runScenario(target, 'contended', 16, { brids: Array.from({ length: 64 }, (_, i) => i + 1), masters: 4, builders: 8 }, {
-      phase: (name) => (recorder.phase = name),
-    });
+    await runScenario(
+      target,
+      'contended',
+      16,
+      { brids: Array.from({ length: 64 }, (_, i) => i + 1), masters: 4, builders: 8 },
+      {
+        phase: (name) => (recorder.phase = name),
+      },
+    );
     recorder.phase = null;
     await target.close();
 

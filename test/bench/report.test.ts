@@ -11,12 +11,25 @@ const MB = 2 ** 20;
 /** A sample with round figures; `claimed` sets claims/s, the rest follow. */
 function sample(claimed: number, over: Partial<Sample> = {}): Sample {
   return {
-    claimedPerSecond: claimed, claimCallsPerSecond: claimed, completesPerSecond: claimed * 2,
-    claimLatency: { p50: 1, p99: 1000 / claimed, max: 20 }, completeLatency: { p50: 1, p99: 2, max: 3 }, pollLatency: null, pollCalls: 0,
-    wins: 100, losses: 0, doubleWins: [], problems: [], peakRss: 100 * MB, peakHeap: 50 * MB, liveActorsPeak: 10, storeBytes: MB,
+    claimedPerSecond: claimed,
+    claimCallsPerSecond: claimed,
+    completesPerSecond: claimed * 2,
+    claimLatency: { p50: 1, p99: 1000 / claimed, max: 20 },
+    completeLatency: { p50: 1, p99: 2, max: 3 },
+    pollLatency: null,
+    pollCalls: 0,
+    wins: 100,
+    losses: 0,
+    doubleWins: [],
+    problems: [],
+    peakRss: 100 * MB,
+    peakHeap: 50 * MB,
+    liveActorsPeak: 10,
+    storeBytes: MB,
     writes: { claim: { batches: 10, operations: 50, bytes: 5000 }, complete: { batches: 20, operations: 50, bytes: 5000 } },
     raw: { claimedPerSecond: claimed * 3, completesPerSecond: claimed * 4, claimWrite: { p50: 0.5, p99: 4, max: 9 } },
-    phases: { claim: { seconds: 1, storeWriteSeconds: 0.5, rawWriteSeconds: 0.25 }, complete: { seconds: 1, storeWriteSeconds: null, rawWriteSeconds: null } }, ...over,
+    phases: { claim: { seconds: 1, storeWriteSeconds: 0.5, rawWriteSeconds: 0.25 }, complete: { seconds: 1, storeWriteSeconds: null, rawWriteSeconds: null } },
+    ...over,
   };
 }
 
@@ -25,11 +38,7 @@ const job = (target: Job['target']) => jobs.find((j) => j.target === target)!;
 
 describe('bench report', () => {
   it('summarize takes the median run for throughput and latency, the worst for memory, and keeps every problem', () => {
-    const row = summarize(job('buildcoord'), [
-      sample(10_000, { peakRss: 300 * MB }),
-      sample(30_000, { doubleWins: [7], problems: ['request 7 was won twice'] }),
-      sample(20_000),
-    ]);
+    const row = summarize(job('buildcoord'), [sample(10_000, { peakRss: 300 * MB }), sample(30_000, { doubleWins: [7], problems: ['request 7 was won twice'] }), sample(20_000)]);
     expect(row.claimedPerSecond).toBe(20_000);
     expect(row.claimedSpread).toBe(1);
     expect(row.claimLatency.p99).toBe(0.05);
@@ -64,7 +73,15 @@ describe('bench report', () => {
   });
 
   it('the table puts numbers right-aligned under their headers', () => {
-    expect(table(['name', 'n'], [['a', '1'], ['bb', '1,000']]).split('\n')).toEqual(['name      n', '----  -----', 'a         1', 'bb    1,000']);
+    expect(
+      table(
+        ['name', 'n'],
+        [
+          ['a', '1'],
+          ['bb', '1,000'],
+        ],
+      ).split('\n'),
+    ).toEqual(['name      n', '----  -----', 'a         1', 'bb    1,000']);
     const text = renderTable([summarize(job('buildcoord'), [sample(20_000)])], [], parseOptions([]));
     expect(text).toContain('claim: 8,000 requests per run');
     expect(text).toMatch(/raw classic-level sync\s+60,000/);
@@ -83,7 +100,8 @@ describe('bench chart', () => {
     const svg = throughputChart(rows, 'caption <&>');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-    for (const name of ['buildcoord, sync', 'raw classic-level, same batches, sync', 'better-sqlite3, synchronous=FULL', 'buildcoord, in-memory backend']) expect(svg).toContain(name);
+    for (const name of ['buildcoord, sync', 'raw classic-level, same batches, sync', 'better-sqlite3, synchronous=FULL', 'buildcoord, in-memory backend'])
+      expect(svg).toContain(name);
     expect(svg).toContain('caption &lt;&amp;&gt;');
     expect(svg).not.toContain('NaN');
     expect(chart('empty', [])).toContain('</svg>');

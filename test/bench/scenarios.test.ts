@@ -86,7 +86,10 @@ describe('the no-double-win check catches a store that lets two masters win', ()
   function leakyTarget(): Target {
     const claims = new Map<number, number>();
     return {
-      claim: async (master, brid) => (claims.set(brid, master), true),
+      claim: async (master, brid) => {
+        claims.set(brid, master);
+        return true;
+      },
       complete: async () => {},
       unclaimed: async () => [],
       claimedBy: async (master) => [...claims].filter(([, m]) => m === master).map(([brid]) => ({ brid, complete: true })),

@@ -46,7 +46,12 @@ describe('the sqlite baseline against buildcoord', () => {
     const { target: ours, dbs, coordinator } = await openBuildcoord(api, api.memoryBackend(), { durability: 'sync', masters: 2 });
     await seedThrough(dbs[0]!, 5, 5);
     const outcome = (target: Target, call: 'claim' | 'complete', master: number, brid: number) =>
-      call === 'claim' ? target.claim(master, brid) : target.complete(master, brid).then(() => true, () => false);
+      call === 'claim'
+        ? target.claim(master, brid)
+        : target.complete(master, brid).then(
+            () => true,
+            () => false,
+          );
 
     for (const [master, call, brid] of script) {
       const expected = await outcome(ours, call, master, brid);
@@ -87,25 +92,27 @@ describe('the sqlite baseline against buildcoord', () => {
     await theirs.close();
   });
 
-  it.each<[Scenario, number]>([['claim', 8], ['contended', 8], ['poll', 8], ['poll', 1]])(
-    '%s at %i in flight: the same wins and losses on both, and each store agrees with its claimers',
-    async (scenario, concurrency) => {
-      const work = { brids: range(1, 64), masters: 4, builders: 8 };
-      const claims = sqlite(64, 8);
-      const theirs = sqliteTarget(claims);
-      const { target: ours, dbs, coordinator } = await openBuildcoord(api, api.memoryBackend(), { durability: 'sync', masters: 4 });
-      await seedThrough(dbs[0]!, 64, 8);
-      const results = [];
-      for (const target of [ours, theirs]) {
-        const r = await runScenario(target, scenario, concurrency, work);
-        const held = [];
-        for (let m = 0; m < 4; m++) held.push(await target.claimedBy(m));
-        expect(audit(work.brids, r.wins, held)).toEqual([]);
-        results.push({ wins: r.wins.length, losses: scenario === 'poll' ? 'varies' : r.losses, completes: r.completeCalls });
-      }
-      expect(results[1]).toEqual(results[0]);
-      await coordinator.close();
-      await theirs.close();
-    },
-  );
+  it.each<[Scenario, number]>([
+    ['claim', 8],
+    ['contended', 8],
+    ['poll', 8],
+    ['poll', 1],
+  ])('%s at %i in flight: the same wins and losses on both, and each store agrees with its claimers', async (scenario, concurrency) => {
+    const work = { brids: range(1, 64), masters: 4, builders: 8 };
+    const claims = sqlite(64, 8);
+    const theirs = sqliteTarget(claims);
+    const { target: ours, dbs, coordinator } = await openBuildcoord(api, api.memoryBackend(), { durability: 'sync', masters: 4 });
+    await seedThrough(dbs[0]!, 64, 8);
+    const results = [];
+    for (const target of [ours, theirs]) {
+      const r = await runScenario(target, scenario, concurrency, work);
+      const held = [];
+      for (let m = 0; m < 4; m++) held.push(await target.claimedBy(m));
+      expect(audit(work.brids, r.wins, held)).toEqual([]);
+      results.push({ wins: r.wins.length, losses: scenario === 'poll' ? 'varies' : r.losses, completes: r.completeCalls });
+    }
+    expect(results[1]).toEqual(results[0]);
+    await coordinator.close();
+    await theirs.close();
+  });
 });

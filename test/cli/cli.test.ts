@@ -77,7 +77,10 @@ describe('buildcoord', () => {
 
     const json = JSON.parse((await cli(['stats', store, '--json'])).stdout);
     expect(json.byBuilder.macos).toEqual({ unclaimed: 0, claimed: 0, complete: 1 });
-    expect(json.byMaster.map((m: { name: string; claimed: number; completed: number }) => [m.name, m.claimed, m.completed])).toEqual([['m1', 1, 0], ['m2', 0, 1]]);
+    expect(json.byMaster.map((m: { name: string; claimed: number; completed: number }) => [m.name, m.claimed, m.completed])).toEqual([
+      ['m1', 1, 0],
+      ['m2', 0, 1],
+    ]);
   });
 
   it('stats writes nothing: the store verifies and has the same masters afterwards', async () => {
@@ -136,7 +139,11 @@ describe('buildcoord', () => {
     expect(verified.code).toBe(0);
     const stats = JSON.parse((await cli(['stats', location, '--json'])).stdout);
     expect(stats.requests.total).toBeGreaterThan(0);
-    expect(stats.byMaster.map((m: { name: string; active: boolean }) => [m.name, m.active])).toEqual([['master-a', true], ['master-b', true], ['master-c', false]]);
+    expect(stats.byMaster.map((m: { name: string; active: boolean }) => [m.name, m.active])).toEqual([
+      ['master-a', true],
+      ['master-b', true],
+      ['master-c', false],
+    ]);
   });
 
   it('demo stops cleanly on Ctrl-C, with its summary, and exits 130', async () => {

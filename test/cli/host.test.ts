@@ -49,7 +49,7 @@ describe('--host', () => {
     expect((await result).code).toBe(0);
   });
 
-  it.runIf(external)('serve --host 0.0.0.0 serves the store on this machine\'s other addresses too', async () => {
+  it.runIf(external)("serve --host 0.0.0.0 serves the store on this machine's other addresses too", async () => {
     const child = start(['serve', store, '--port', '0', '--host', '0.0.0.0']);
     const result = ran(child);
     try {
@@ -62,7 +62,7 @@ describe('--host', () => {
     expect((await result).code).toBe(0);
   });
 
-  it.runIf(external)('serve --host <one interface\'s address> listens there and not on 127.0.0.1', async () => {
+  it.runIf(external)("serve --host <one interface's address> listens there and not on 127.0.0.1", async () => {
     const child = start(['serve', store, '--port', '0', '--host', external!]);
     const result = ran(child);
     try {
@@ -94,7 +94,19 @@ describe('--host', () => {
 
   it.runIf(external)('demo --host 0.0.0.0 puts the live view and the inspector server on every interface', async () => {
     const inspectPort = await freePort();
-    const child = start(['demo', '--duration', '0.5', '--location', join(root, 'demo-everywhere'), '--host', '0.0.0.0', '--inspect', '--inspect-port', String(inspectPort), '--hold']);
+    const child = start([
+      'demo',
+      '--duration',
+      '0.5',
+      '--location',
+      join(root, 'demo-everywhere'),
+      '--host',
+      '0.0.0.0',
+      '--inspect',
+      '--inspect-port',
+      String(inspectPort),
+      '--hold',
+    ]);
     const result = ran(child);
     try {
       const [, url] = await waitForOutput(child, /serving the live view at (http:\/\/127\.0\.0\.1:\d+\/) until Ctrl-C/);
@@ -120,16 +132,16 @@ describe('--host', () => {
     expect(stderr).toMatch(why);
   });
 
-  it.each([['serve', store], ['demo', '--location', join(root, 'demo-elsewhere'), '--inspect']])(
-    '%s with a host this machine has not is a usage error (exit 2) in one line, before anything starts',
-    async (...args) => {
-      const { code, stdout, stderr } = await cli([...args, '--host', ELSEWHERE]);
-      expect(code).toBe(2);
-      expect(stdout).toBe('');
-      expect(stderr).toBe(`buildcoord: cannot listen on --host ${ELSEWHERE}: not an address of this machine\n`);
-      expect(existsSync(join(root, 'demo-elsewhere'))).toBe(false); // the demo's store was not created
-    },
-  );
+  it.each([
+    ['serve', store],
+    ['demo', '--location', join(root, 'demo-elsewhere'), '--inspect'],
+  ])('%s with a host this machine has not is a usage error (exit 2) in one line, before anything starts', async (...args) => {
+    const { code, stdout, stderr } = await cli([...args, '--host', ELSEWHERE]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`buildcoord: cannot listen on --host ${ELSEWHERE}: not an address of this machine\n`);
+    expect(existsSync(join(root, 'demo-elsewhere'))).toBe(false); // the demo's store was not created
+  });
 
   it('demo --inspect-port in use on the host is a usage error (exit 2) in one line', async () => {
     const taken: Server = await new Promise((resolve) => {

@@ -231,7 +231,11 @@ describePg('the command line on a PostgreSQL store', (server) => {
     expect(stats.requests.total).toBeGreaterThan(0);
     // The masters' processes connect at once, so their ids come in any order.
     const masters = stats.byMaster.map((m: { name: string; active: boolean }) => [m.name, m.active]).sort();
-    expect(masters).toEqual([['master-a', true], ['master-b', true], ['master-c', false]]);
+    expect(masters).toEqual([
+      ['master-a', true],
+      ['master-b', true],
+      ['master-c', false],
+    ]);
   }, 180_000);
 });
 

@@ -40,8 +40,14 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, ms = 30_000)
     child.stdout!.on('data', (chunk: Buffer | string) => {
       seen += String(chunk);
       const match = pattern.exec(seen);
-      if (match) (clearTimeout(timer), resolve(match));
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
     });
-    child.once('close', () => (clearTimeout(timer), reject(new Error(`exited before ${pattern}: ${seen}`))));
+    child.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`exited before ${pattern}: ${seen}`));
+    });
   });
 }

@@ -46,9 +46,17 @@ export default function buildrequests(h: Harness) {
     it('getBuildRequest returns the brdict with exactly the contract keys', async () => {
       w = await world(masters);
       expect(await w.m1.buildrequests.getBuildRequest(w.A)).toEqual({
-        brid: w.A, buildsetid: w.bs1, buildername: 'linux', priority: 0,
-        claimed: false, claimed_at: null, mine: false,
-        complete: false, complete_at: null, results: -1, submitted_at: SUBMITTED_AT,
+        brid: w.A,
+        buildsetid: w.bs1,
+        buildername: 'linux',
+        priority: 0,
+        claimed: false,
+        claimed_at: null,
+        mine: false,
+        complete: false,
+        complete_at: null,
+        results: -1,
+        submitted_at: SUBMITTED_AT,
       });
     });
 
@@ -114,7 +122,7 @@ export default function buildrequests(h: Harness) {
       expect(await w.m1.buildrequests.getBuildRequests({ claimed: true })).toEqual([]);
     });
 
-    it('a refused claim leaves the other master\'s claim exactly as it was', async () => {
+    it("a refused claim leaves the other master's claim exactly as it was", async () => {
       w = await world(masters);
       await w.m2.buildrequests.claimBuildRequests([w.C], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
@@ -143,7 +151,7 @@ export default function buildrequests(h: Harness) {
       expect(byId(await br.getBuildRequests())).toEqual(byId(before));
     });
 
-    it('reclaimBuildRequests renews this master\'s claims to now', async () => {
+    it("reclaimBuildRequests renews this master's claims to now", async () => {
       w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A, w.B], { claimed_at: CLAIMED_AT });
       w.clock.set(COMPLETE_AT);
@@ -152,7 +160,7 @@ export default function buildrequests(h: Harness) {
       expect((await w.m1.buildrequests.getBuildRequest(w.B))!.claimed_at).toEqual(CLAIMED_AT); // bystander
     });
 
-    it('reclaim of an unclaimed, another master\'s, or missing request fails and renews none', async () => {
+    it("reclaim of an unclaimed, another master's, or missing request fails and renews none", async () => {
       w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A], { claimed_at: CLAIMED_AT });
       await w.m2.buildrequests.claimBuildRequests([w.B], { claimed_at: CLAIMED_AT });
@@ -165,7 +173,7 @@ export default function buildrequests(h: Harness) {
       expect(await w.m1.buildrequests.getBuildRequest(w.C)).toMatchObject({ claimed: false }); // not claimed by the attempt
     });
 
-    it('unclaimBuildRequests releases only this master\'s claims, skipping others\' and missing ids', async () => {
+    it("unclaimBuildRequests releases only this master's claims, skipping others' and missing ids", async () => {
       w = await world(masters);
       await w.m1.buildrequests.claimBuildRequests([w.A]);
       await w.m2.buildrequests.claimBuildRequests([w.B]);
@@ -191,9 +199,17 @@ export default function buildrequests(h: Harness) {
       w.clock.set(COMPLETE_AT);
       await w.m1.buildrequests.completeBuildRequests([w.A], 0);
       expect(await w.m1.buildrequests.getBuildRequest(w.A)).toEqual({
-        brid: w.A, buildsetid: w.bs1, buildername: 'linux', priority: 0,
-        claimed: true, claimed_at: CLAIMED_AT, mine: true,
-        complete: true, complete_at: COMPLETE_AT, results: 0, submitted_at: SUBMITTED_AT,
+        brid: w.A,
+        buildsetid: w.bs1,
+        buildername: 'linux',
+        priority: 0,
+        claimed: true,
+        claimed_at: CLAIMED_AT,
+        mine: true,
+        complete: true,
+        complete_at: COMPLETE_AT,
+        results: 0,
+        submitted_at: SUBMITTED_AT,
       });
       expect(await w.m2.buildrequests.getBuildRequest(w.A)).toMatchObject({ claimed: true, mine: false });
     });
@@ -330,7 +346,7 @@ export default function buildrequests(h: Harness) {
         expect(ids(await br.getBuildRequests({ buildername: null, complete: null, claimed: null, bsid: null }))).toEqual([w.A, w.B, w.C, w.D]);
       });
 
-      it('branch and repository select through the buildset\'s source stamps', async () => {
+      it("branch and repository select through the buildset's source stamps", async () => {
         await states();
         const br = w.m1.buildrequests;
         expect(ids(await br.getBuildRequests({ branch: 'main' }))).toEqual([w.A, w.B, w.C]);
@@ -382,8 +398,11 @@ export default function buildrequests(h: Harness) {
             expect(listed).toEqual(await db.buildrequests.getBuildRequest(listed.brid));
           }
         }
-        expect((await w.m2.buildrequests.getBuildRequests({ claimed: true })).map((br) => [br.brid, br.mine]).sort((a, b) => Number(a[0]) - Number(b[0])))
-          .toEqual([[w.A, false], [w.B, false], [w.D, true]]);
+        expect((await w.m2.buildrequests.getBuildRequests({ claimed: true })).map((br) => [br.brid, br.mine]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+          [w.A, false],
+          [w.B, false],
+          [w.D, true],
+        ]);
       });
 
       it('unclaimed requests of one builder, as a polling master asks', async () => {

@@ -30,7 +30,13 @@ export default function buildsets(h: Harness) {
       expect(Object.keys(brids).sort()).toEqual(['linux', 'win']);
       for (const [buildername, brid] of Object.entries(brids)) {
         expect(await db.buildrequests.getBuildRequest(brid)).toMatchObject({
-          buildsetid: bsid, buildername, priority: 0, claimed: false, complete: false, results: -1, submitted_at: SUBMITTED_AT,
+          buildsetid: bsid,
+          buildername,
+          priority: 0,
+          claimed: false,
+          complete: false,
+          results: -1,
+          submitted_at: SUBMITTED_AT,
         });
       }
     });
@@ -40,8 +46,14 @@ export default function buildsets(h: Harness) {
       const sss = await stampSet();
       const [bsid] = await add(sss, { external_idstring: 'ext-1' });
       expect(await db.buildsets.getBuildset(bsid)).toEqual({
-        bsid, external_idstring: 'ext-1', reason: 'because', sourcestampsetid: sss,
-        submitted_at: SUBMITTED_AT, complete: false, complete_at: null, results: -1,
+        bsid,
+        external_idstring: 'ext-1',
+        reason: 'because',
+        sourcestampsetid: sss,
+        submitted_at: SUBMITTED_AT,
+        complete: false,
+        complete_at: null,
+        results: -1,
       });
       const [plain] = await add(sss);
       expect((await db.buildsets.getBuildset(plain))!.external_idstring).toBeNull();
@@ -245,7 +257,7 @@ export default function buildsets(h: Harness) {
     it('bad arguments are refused with typed errors and add nothing', async () => {
       await setup();
       const sss = await stampSet();
-      const bad: [string, () => Promise<unknown>, Function][] = [
+      const bad: [string, () => Promise<unknown>, new (...args: never[]) => Error][] = [
         ['missing set', () => add(9999), InvalidArgumentError],
         ['no arguments object', () => db.buildsets.addBuildset(undefined as never), InvalidArgumentError],
         ['missing reason', () => db.buildsets.addBuildset({ sourcestampsetid: sss, properties: {}, builderNames: [] } as never), InvalidArgumentError],
@@ -258,8 +270,24 @@ export default function buildsets(h: Harness) {
         ['function property', () => add(sss, { properties: { p: [() => 1, 's'] } }), SerializationError],
         ['undefined property', () => add(sss, { properties: { p: [undefined, 's'] } }), SerializationError],
         ['BigInt property', () => add(sss, { properties: { p: [1n, 's'] } }), SerializationError],
-        ['circular property', () => { const c: Record<string, unknown> = {}; c.c = c; return add(sss, { properties: { p: [c, 's'] } }); }, SerializationError],
-        ['circular array property', () => { const c: unknown[] = []; c.push([c]); return add(sss, { properties: { p: [c, 's'] } }); }, SerializationError],
+        [
+          'circular property',
+          () => {
+            const c: Record<string, unknown> = {};
+            c.c = c;
+            return add(sss, { properties: { p: [c, 's'] } });
+          },
+          SerializationError,
+        ],
+        [
+          'circular array property',
+          () => {
+            const c: unknown[] = [];
+            c.push([c]);
+            return add(sss, { properties: { p: [c, 's'] } });
+          },
+          SerializationError,
+        ],
         ['Infinity property', () => add(sss, { properties: { p: [-Infinity, 's'] } }), SerializationError],
         ['symbol property', () => add(sss, { properties: { p: [Symbol('x'), 's'] } }), SerializationError],
         ['Date property', () => add(sss, { properties: { p: [new Date(0), 's'] } }), SerializationError],

@@ -7,15 +7,28 @@ import type { Harness } from './harness.ts';
 // A time from the version-control system, unrelated to the clock.
 const WHEN = new Date(Date.UTC(2011, 2, 4, 5, 6, 7));
 const CHDICT_KEYS = [
-  'author', 'branch', 'category', 'changeid', 'codebase', 'comments', 'files', 'is_dir',
-  'links', 'project', 'properties', 'repository', 'revision', 'revlink', 'when_timestamp',
+  'author',
+  'branch',
+  'category',
+  'changeid',
+  'codebase',
+  'comments',
+  'files',
+  'is_dir',
+  'links',
+  'project',
+  'properties',
+  'repository',
+  'revision',
+  'revlink',
+  'when_timestamp',
 ];
 
 /** Property values JSON must bring back exactly. */
 function awkwardProperties(): Record<string, [unknown, string]> {
   return {
     unicode: ['ünïcødé ☃ 😀 中文 \u0000 \u2028', 'Change'],
-    nested: [{ a: [1, { b: [null, true, 'x'] }], 'ключ': { '': -1.5e300 } }, 'Change'],
+    nested: [{ a: [1, { b: [null, true, 'x'] }], ключ: { '': -1.5e300 } }, 'Change'],
     large: ['x'.repeat(1_000_000), 'Change'],
     numbers: [[0, -1, 2 ** 53 - 1, 0.1], 'Change'],
     empty: [{}, 'Change'],
@@ -39,15 +52,39 @@ export default function changes(h: Harness) {
       await setup();
       const uid = await ann();
       const changeid = await db.changes.addChange({
-        author: 'ann', files: ['a.c', 'dir/b.h'], comments: 'fix it', is_dir: 0, links: ['http://review/1', 'http://ci/2'],
-        revision: 'abc', when_timestamp: WHEN, branch: 'main', category: 'bugfix', revlink: 'http://web/abc',
-        properties: { ticket: [42, 'Change'] }, repository: 'git://repo', codebase: 'core', project: 'app', uid,
+        author: 'ann',
+        files: ['a.c', 'dir/b.h'],
+        comments: 'fix it',
+        is_dir: 0,
+        links: ['http://review/1', 'http://ci/2'],
+        revision: 'abc',
+        when_timestamp: WHEN,
+        branch: 'main',
+        category: 'bugfix',
+        revlink: 'http://web/abc',
+        properties: { ticket: [42, 'Change'] },
+        repository: 'git://repo',
+        codebase: 'core',
+        project: 'app',
+        uid,
       });
       const chdict = await db.changes.getChange(changeid);
       expect(chdict).toEqual({
-        changeid, author: 'ann', files: ['a.c', 'dir/b.h'], comments: 'fix it', is_dir: 0, links: ['http://review/1', 'http://ci/2'],
-        revision: 'abc', when_timestamp: WHEN, branch: 'main', category: 'bugfix', revlink: 'http://web/abc',
-        properties: { ticket: [42, 'Change'] }, repository: 'git://repo', codebase: 'core', project: 'app',
+        changeid,
+        author: 'ann',
+        files: ['a.c', 'dir/b.h'],
+        comments: 'fix it',
+        is_dir: 0,
+        links: ['http://review/1', 'http://ci/2'],
+        revision: 'abc',
+        when_timestamp: WHEN,
+        branch: 'main',
+        category: 'bugfix',
+        revlink: 'http://web/abc',
+        properties: { ticket: [42, 'Change'] },
+        repository: 'git://repo',
+        codebase: 'core',
+        project: 'app',
       });
       expect(Object.keys(chdict!).sort()).toEqual(CHDICT_KEYS);
       expect(await db.changes.getChangeUids(changeid)).toEqual([uid]);
@@ -57,15 +94,35 @@ export default function changes(h: Harness) {
       await setup();
       const changeid = await db.changes.addChange({});
       expect(await db.changes.getChange(changeid)).toEqual({
-        changeid, author: null, files: [], comments: null, is_dir: 0, links: [], revision: null,
-        when_timestamp: SUBMITTED_AT, branch: null, category: null, revlink: '', properties: {},
-        repository: '', codebase: '', project: '',
+        changeid,
+        author: null,
+        files: [],
+        comments: null,
+        is_dir: 0,
+        links: [],
+        revision: null,
+        when_timestamp: SUBMITTED_AT,
+        branch: null,
+        category: null,
+        revlink: '',
+        properties: {},
+        repository: '',
+        codebase: '',
+        project: '',
       });
       expect(await db.changes.getChangeUids(changeid)).toEqual([]);
       clock.set(COMPLETE_AT);
       const explicit = await db.changes.addChange({
-        author: null, files: null, comments: null, links: null, revision: null, when_timestamp: null,
-        branch: null, category: null, revlink: null, uid: null,
+        author: null,
+        files: null,
+        comments: null,
+        links: null,
+        revision: null,
+        when_timestamp: null,
+        branch: null,
+        category: null,
+        revlink: null,
+        uid: null,
       });
       expect(await db.changes.getChange(explicit)).toMatchObject({ files: [], links: [], when_timestamp: COMPLETE_AT, revlink: null });
       expect(await db.changes.getChangeUids(explicit)).toEqual([]);
@@ -187,7 +244,7 @@ export default function changes(h: Harness) {
       const before = await db.changes.getRecentChanges(10);
       const circular: Record<string, unknown> = {};
       circular.self = circular;
-      const badAdds: [string, unknown, Function][] = [
+      const badAdds: [string, unknown, new (...args: never[]) => Error][] = [
         ['null project', { project: null }, InvalidArgumentError],
         ['null repository', { repository: null }, InvalidArgumentError],
         ['null codebase', { codebase: null }, InvalidArgumentError],

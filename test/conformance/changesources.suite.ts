@@ -105,17 +105,13 @@ export default function changesources(h: Harness) {
 
     it('concurrent findChangeSourceId calls for one new name agree on one id', async () => {
       const { m1, m2 } = await setup();
-      const [a, b, c] = await Promise.all([
-        m1.changesources.findChangeSourceId('svn'),
-        m2.changesources.findChangeSourceId('svn'),
-        m1.changesources.findChangeSourceId('svn'),
-      ]);
+      const [a, b, c] = await Promise.all([m1.changesources.findChangeSourceId('svn'), m2.changesources.findChangeSourceId('svn'), m1.changesources.findChangeSourceId('svn')]);
       expect(b).toBe(a);
       expect(c).toBe(a);
       expect((await m1.changesources.getChangeSources()).filter((x) => x.name === 'svn')).toHaveLength(1);
     });
 
-    it('while its master is active it is refused even for that master\'s own connector, unlinking included', async () => {
+    it("while its master is active it is refused even for that master's own connector, unlinking included", async () => {
       const { m1, cs } = await setup();
       await m1.changesources.setChangeSourceMaster(cs, m1.masterid);
       const error = await m1.changesources.setChangeSourceMaster(cs, null).catch((e: unknown) => e);
@@ -144,7 +140,7 @@ export default function changesources(h: Harness) {
       await m1.masters.setMasterState(m1.masterid, false);
       expect(await m2.changesources.getChangeSource(cs)).toEqual({ id: cs, name: 'git-poller', masterid: null });
       expect(await m2.changesources.getChangeSource(other)).toEqual({ id: other, name: 'other', masterid: m2.masterid });
-      expect((await m2.changesources.getChangeSources({ masterid: m1.masterid }))).toEqual([]);
+      expect(await m2.changesources.getChangeSources({ masterid: m1.masterid })).toEqual([]);
       expect((await m2.changesources.getChangeSources({ active: true })).map((c) => c.id)).toEqual([other]);
     });
 

@@ -56,7 +56,7 @@ export default function masters(h: Harness) {
       expect(await b.masters.getMasters()).toEqual(list);
     });
 
-    it('one master\'s state, as another master sets it, is what both read', async () => {
+    it("one master's state, as another master sets it, is what both read", async () => {
       const clock = new TestClock(SUBMITTED_AT);
       const [a, b] = (await several.open(['a', 'b'], { now: clock.now })) as [Connector, Connector];
       expect(await b.masters.findMasterId('a')).toBe(a.masterid);

@@ -23,7 +23,9 @@ export default function reopen(h: Harness) {
       const [, brids] = await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: {}, builderNames: ['a'] });
       const bid = await db.builds.addBuild(brids.a!, 1);
       const before = {
-        change: await db.changes.getChange(changeid), user: await db.users.getUser(uid), build: await db.builds.getBuild(bid),
+        change: await db.changes.getChange(changeid),
+        user: await db.users.getUser(uid),
+        build: await db.builds.getBuild(bid),
       };
 
       coordinator = await h.reopen(coordinator);
@@ -48,7 +50,11 @@ export default function reopen(h: Harness) {
       const sss = await m1.sourcestampsets.addSourceStampSet();
       const ssid = await m1.sourcestamps.addSourceStamp({ branch: 'main', revision: 'abc', repository: 'repo', project: 'proj', sourcestampsetid: sss });
       const [bsid, brids] = await m1.buildsets.addBuildset({
-        sourcestampsetid: sss, reason: 'push', properties: { owner: ['ann', 'Change'] }, builderNames: ['a', 'b', 'c'], external_idstring: 'ext',
+        sourcestampsetid: sss,
+        reason: 'push',
+        properties: { owner: ['ann', 'Change'] },
+        builderNames: ['a', 'b', 'c'],
+        external_idstring: 'ext',
       });
       await m1.buildrequests.claimBuildRequests([brids.a!, brids.b!], { claimed_at: CLAIMED_AT });
       await m1.buildrequests.completeBuildRequests([brids.b!], 0);

@@ -25,9 +25,19 @@ export default function sourcestamps(h: Harness) {
       const sss = await db.sourcestampsets.addSourceStampSet();
       const ssid = await db.sourcestamps.addSourceStamp({ ...base(sss), branch: null, revision: null });
       expect(await db.sourcestamps.getSourceStamp(ssid)).toEqual({
-        ssid, sourcestampsetid: sss, branch: null, revision: null,
-        patch_body: null, patch_level: null, patch_author: null, patch_comment: null, patch_subdir: null,
-        repository: 'repo', project: 'proj', codebase: '', changeids: [],
+        ssid,
+        sourcestampsetid: sss,
+        branch: null,
+        revision: null,
+        patch_body: null,
+        patch_level: null,
+        patch_author: null,
+        patch_comment: null,
+        patch_subdir: null,
+        repository: 'repo',
+        project: 'proj',
+        codebase: '',
+        changeids: [],
       });
     });
 
@@ -36,13 +46,28 @@ export default function sourcestamps(h: Harness) {
       const sss = await db.sourcestampsets.addSourceStampSet();
       const ssid = await db.sourcestamps.addSourceStamp({ ...base(sss), patch_body: '--- a\n+++ b\n' });
       expect(await db.sourcestamps.getSourceStamp(ssid)).toMatchObject({
-        patch_body: '--- a\n+++ b\n', patch_level: 0, patch_author: '', patch_comment: '', patch_subdir: null,
+        patch_body: '--- a\n+++ b\n',
+        patch_level: 0,
+        patch_author: '',
+        patch_comment: '',
+        patch_subdir: null,
       });
       const full = await db.sourcestamps.addSourceStamp({
-        ...base(sss), codebase: 'lib', patch_body: new Uint8Array([1, 2, 255]), patch_level: 2, patch_author: 'ann', patch_comment: 'fix', patch_subdir: 'src',
+        ...base(sss),
+        codebase: 'lib',
+        patch_body: new Uint8Array([1, 2, 255]),
+        patch_level: 2,
+        patch_author: 'ann',
+        patch_comment: 'fix',
+        patch_subdir: 'src',
       });
       expect(await db.sourcestamps.getSourceStamp(full)).toMatchObject({
-        codebase: 'lib', patch_body: new Uint8Array([1, 2, 255]), patch_level: 2, patch_author: 'ann', patch_comment: 'fix', patch_subdir: 'src',
+        codebase: 'lib',
+        patch_body: new Uint8Array([1, 2, 255]),
+        patch_level: 2,
+        patch_author: 'ann',
+        patch_comment: 'fix',
+        patch_subdir: 'src',
       });
     });
 
@@ -65,7 +90,13 @@ export default function sourcestamps(h: Harness) {
       const b = await db.sourcestamps.addSourceStamp({ ...base(sss), branch: 'feature/ü', revision: 'f00', repository: 'git://r', project: '' });
       expect(b).toBeGreaterThan(a);
       expect(await db.sourcestamps.getSourceStamp(b)).toMatchObject({
-        ssid: b, sourcestampsetid: sss, branch: 'feature/ü', revision: 'f00', repository: 'git://r', project: '', codebase: '',
+        ssid: b,
+        sourcestampsetid: sss,
+        branch: 'feature/ü',
+        revision: 'f00',
+        repository: 'git://r',
+        project: '',
+        codebase: '',
       });
     });
 
@@ -85,7 +116,11 @@ export default function sourcestamps(h: Harness) {
       const sss = await db.sourcestampsets.addSourceStampSet();
       const ssid = await db.sourcestamps.addSourceStamp({ ...base(sss), patch_body: '' });
       expect(await db.sourcestamps.getSourceStamp(ssid)).toMatchObject({
-        patch_body: '', patch_level: 0, patch_author: '', patch_comment: '', patch_subdir: null,
+        patch_body: '',
+        patch_level: 0,
+        patch_author: '',
+        patch_comment: '',
+        patch_subdir: null,
       });
     });
 
@@ -94,11 +129,15 @@ export default function sourcestamps(h: Harness) {
       const sss = await db.sourcestampsets.addSourceStampSet();
       const ssid = await db.sourcestamps.addSourceStamp({ ...base(sss), patch_body: null });
       expect(await db.sourcestamps.getSourceStamp(ssid)).toMatchObject({
-        patch_body: null, patch_level: null, patch_author: null, patch_comment: null, patch_subdir: null,
+        patch_body: null,
+        patch_level: null,
+        patch_author: null,
+        patch_comment: null,
+        patch_subdir: null,
       });
     });
 
-    it('getSourceStamps gives each stamp exactly as getSourceStamp does, and only the set\'s own', async () => {
+    it("getSourceStamps gives each stamp exactly as getSourceStamp does, and only the set's own", async () => {
       await setup();
       const sss = await db.sourcestampsets.addSourceStampSet();
       const other = await db.sourcestampsets.addSourceStampSet();

@@ -7,8 +7,20 @@ import type { Harness } from './harness.ts';
 /** Values JSON must bring back exactly. */
 function awkwardValues(): unknown[] {
   return [
-    0, -1.5, 2 ** 53 - 1, 1e300, 'ünïcødé ☃ 😀 中文', '', '\u0000\u2028', true, false, null, [], {},
-    [1, [2, [3, [4]]]], { a: { b: { c: [null, 'x', { 'ключ': '值' }] } } },
+    0,
+    -1.5,
+    2 ** 53 - 1,
+    1e300,
+    'ünïcødé ☃ 😀 中文',
+    '',
+    '\u0000\u2028',
+    true,
+    false,
+    null,
+    [],
+    {},
+    [1, [2, [3, [4]]]],
+    { a: { b: { c: [null, 'x', { ключ: '值' }] } } },
     'x'.repeat(1_000_000),
     JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "ok": 1}'),
   ];
@@ -121,7 +133,24 @@ export default function state(h: Harness) {
       await db.state.setState(id, 'kept', 'old');
       const circular: Record<string, unknown> = {};
       circular.self = circular;
-      const bad = [undefined, NaN, Infinity, -Infinity, () => 1, Symbol('s'), 1n, circular, [circular], { a: undefined }, [1, undefined], { d: new Date() }, new Date(), new Map(), new Set(), new Uint8Array(2)];
+      const bad = [
+        undefined,
+        NaN,
+        Infinity,
+        -Infinity,
+        () => 1,
+        Symbol('s'),
+        1n,
+        circular,
+        [circular],
+        { a: undefined },
+        [1, undefined],
+        { d: new Date() },
+        new Date(),
+        new Map(),
+        new Set(),
+        new Uint8Array(2),
+      ];
       for (const value of bad) {
         await expect(db.state.setState(id, 'bad', value), String(typeof value)).rejects.toThrow(SerializationError);
         await expect(db.state.setState(id, 'kept', value)).rejects.toThrow(SerializationError);

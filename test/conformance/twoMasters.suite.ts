@@ -45,8 +45,7 @@ export default function twoMasters(h: Harness) {
       // The survivor takes over.
       await m2.buildrequests.claimBuildRequests([brids.a, brids.b]);
       await m2.changesources.setChangeSourceMaster(cs, m2.masterid);
-      expect((await m2.buildrequests.getBuildRequests({ claimed: 'mine', complete: false })).map((br) => br.brid).sort((x, y) => x - y))
-        .toEqual([brids.a, brids.b, brids.d]);
+      expect((await m2.buildrequests.getBuildRequests({ claimed: 'mine', complete: false })).map((br) => br.brid).sort((x, y) => x - y)).toEqual([brids.a, brids.b, brids.d]);
     });
 
     it('reconnecting the vanished master does not give it its old claims back', async () => {
@@ -61,10 +60,7 @@ export default function twoMasters(h: Harness) {
 
     it('two masters claiming overlapping batches at once: one batch is claimed whole, the other not at all', async () => {
       const { m1, m2, brids } = await farm();
-      const [one, two] = await Promise.allSettled([
-        m1.buildrequests.claimBuildRequests([brids.a, brids.b]),
-        m2.buildrequests.claimBuildRequests([brids.b, brids.c]),
-      ]);
+      const [one, two] = await Promise.allSettled([m1.buildrequests.claimBuildRequests([brids.a, brids.b]), m2.buildrequests.claimBuildRequests([brids.b, brids.c])]);
       expect([one.status, two.status].sort()).toEqual(['fulfilled', 'rejected']);
       const loser = one.status === 'rejected' ? one : (two as PromiseRejectedResult);
       expect(loser.reason).toBeInstanceOf(AlreadyClaimedError);
@@ -77,10 +73,7 @@ export default function twoMasters(h: Harness) {
     it('two masters linking one change source at once: one links it, the other is refused', async () => {
       const { m1, m2 } = await farm();
       const cs = await m1.changesources.findChangeSourceId('svn-poller');
-      const outcomes = await Promise.allSettled([
-        m1.changesources.setChangeSourceMaster(cs, m1.masterid),
-        m2.changesources.setChangeSourceMaster(cs, m2.masterid),
-      ]);
+      const outcomes = await Promise.allSettled([m1.changesources.setChangeSourceMaster(cs, m1.masterid), m2.changesources.setChangeSourceMaster(cs, m2.masterid)]);
       expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
       const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')!;
       expect(refused.reason).toBeInstanceOf(ChangeSourceAlreadyClaimedError);
@@ -88,7 +81,7 @@ export default function twoMasters(h: Harness) {
       expect(await m1.changesources.getChangeSource(cs)).toEqual({ id: cs, name: 'svn-poller', masterid: winner.masterid });
     });
 
-    it('mine and claimed: \'mine\' are relative to the master asking', async () => {
+    it("mine and claimed: 'mine' are relative to the master asking", async () => {
       const { m1, m2, brids } = await farm();
       await m1.buildrequests.claimBuildRequests([brids.a, brids.b]);
       await m2.buildrequests.claimBuildRequests([brids.c]);
@@ -102,7 +95,7 @@ export default function twoMasters(h: Harness) {
       }
     });
 
-    it('one master can neither unclaim nor reclaim the other\'s claim, but can complete it', async () => {
+    it("one master can neither unclaim nor reclaim the other's claim, but can complete it", async () => {
       const { m1, m2, brids } = await farm();
       await m1.buildrequests.claimBuildRequests([brids.a, brids.b]);
       await m2.buildrequests.unclaimBuildRequests([brids.a]);
@@ -138,7 +131,7 @@ export default function twoMasters(h: Harness) {
       expect((await m2.changesources.getChangeSource(cs))!.masterid).toBe(m2.masterid);
     });
 
-    it('expiry hands a silent master\'s requests to another', async () => {
+    it("expiry hands a silent master's requests to another", async () => {
       const { m1, m2, brids } = await farm();
       await m1.buildrequests.claimBuildRequests([brids.a], { claimed_at: new Date(Date.UTC(2020, 0, 1)) });
       expect(await m2.buildrequests.unclaimExpiredRequests(3600)).toBe(1);
@@ -173,7 +166,7 @@ export default function twoMasters(h: Harness) {
       await m1.buildrequests.reclaimBuildRequests([brids.b]);
     });
 
-    it('a deactivation by the other master releases claims this master\'s side still has in view', async () => {
+    it("a deactivation by the other master releases claims this master's side still has in view", async () => {
       const { m1, m2, brids, cs } = await farm();
       const m3 = await masters.connectBeside(m1, 'm3'); // a master beside m1, on its coordinator
       await m1.buildrequests.claimBuildRequests([brids.a, brids.b]);
@@ -195,7 +188,7 @@ export default function twoMasters(h: Harness) {
       expect(await m1.buildrequests.getBuildRequests({ claimed: 'mine' })).toEqual([]);
     });
 
-    it('expiry by the other master releases claims this master\'s side still has in view', async () => {
+    it("expiry by the other master releases claims this master's side still has in view", async () => {
       const { m1, m2, brids } = await farm();
       const m3 = await masters.connectBeside(m1, 'm3');
       await m1.buildrequests.claimBuildRequests([brids.a], { claimed_at: new Date(Date.UTC(2020, 0, 1)) });
@@ -243,12 +236,13 @@ export default function twoMasters(h: Harness) {
 
     it('find-or-add of one name by both masters at once gives one id, for every kind of name', async () => {
       const { m1, m2 } = await farm();
-      const find = (db: Connector) => Promise.all([
-        db.masters.findMasterId('m9'),
-        db.changesources.findChangeSourceId('cvs'),
-        db.state.getObjectId('nightly', 'Nightly'),
-        db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: 'ann@x' }),
-      ]);
+      const find = (db: Connector) =>
+        Promise.all([
+          db.masters.findMasterId('m9'),
+          db.changesources.findChangeSourceId('cvs'),
+          db.state.getObjectId('nightly', 'Nightly'),
+          db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: 'ann@x' }),
+        ]);
       const [one, two] = await Promise.all([find(m1), find(m2)]);
       expect(two).toEqual(one);
       // And once added, found by both again.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CoordinatorError, InvalidArgumentError } from '../../src/api.ts';
-import type { Connector, UsDict } from '../../src/api.ts';
+import type { Connector } from '../../src/api.ts';
 import { oneMaster } from './harness.ts';
 import type { Harness } from './harness.ts';
 

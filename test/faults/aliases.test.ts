@@ -17,15 +17,7 @@ function spellings(): { location: string; aliases: string[] } {
   mkdirSync(location);
   const link = join(root, `link-${stores}`);
   symlinkSync(location, link);
-  const aliases = [
-    `${location}/`,
-    `${location}//`,
-    link,
-    `${link}/`,
-    relative(process.cwd(), location),
-    `${root}/x/../${basename(location)}`,
-    `${root}/./${basename(location)}`,
-  ];
+  const aliases = [`${location}/`, `${location}//`, link, `${link}/`, relative(process.cwd(), location), `${root}/x/../${basename(location)}`, `${root}/./${basename(location)}`];
   mkdirSync(join(root, 'x'), { recursive: true });
   return { location, aliases };
 }
@@ -44,7 +36,12 @@ async function holdInAnotherProcess(location: string) {
     child.stdout!.once('data', (data) => resolve(Number(String(data).trim())));
     child.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
   });
-  return { pid, release: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.stdin!.end())) };
+  const release = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.stdin!.end();
+    });
+  return { pid, release };
 }
 
 describe('one store, one open, however it is spelled [leveldb]', () => {

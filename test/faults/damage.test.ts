@@ -63,7 +63,8 @@ const flipByte = (path: string, offset: number) => {
   writeFileSync(path, bytes);
 };
 /** Offsets spread over a file: its first and last bytes and `count` between. */
-const spread = (size: number, count: number) => [...new Set([0, size - 1, ...Array.from({ length: count }, (_, i) => Math.floor(((i + 0.5) * size) / count))])].filter((o) => o >= 0 && o < size);
+const spread = (size: number, count: number) =>
+  [...new Set([0, size - 1, ...Array.from({ length: count }, (_, i) => Math.floor(((i + 0.5) * size) / count))])].filter((o) => o >= 0 && o < size);
 
 /**
  * The promise under test: a damaged store either fails to open with a

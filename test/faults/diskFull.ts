@@ -106,4 +106,4 @@ const reopened = await openCoordinator({ location });
 report.missing = await missingFacts(await reopened.connect('m1'), facts);
 await reopened.close();
 report.verifyProblems = (await verify(location)).problems.map((p) => `${p.key}: ${p.problem}`);
-process.stdout.write(JSON.stringify(report) + '\n');
+process.stdout.write(`${JSON.stringify(report)}\n`);

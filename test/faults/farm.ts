@@ -55,7 +55,7 @@ function noise(seed: number, length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) {
     x = (x * 1103515245 + 12345) % 2147483648;
-    out += String.fromCharCode(97 + (x >> 16) % 26);
+    out += String.fromCharCode(97 + ((x >> 16) % 26));
   }
   return out;
 }

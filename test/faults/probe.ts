@@ -39,5 +39,5 @@ async function run(probe: ProbeCase): Promise<ProbeResult> {
 }
 
 for await (const line of createInterface({ input: process.stdin })) {
-  process.stdout.write(JSON.stringify(await run(JSON.parse(line) as ProbeCase)) + '\n');
+  process.stdout.write(`${JSON.stringify(await run(JSON.parse(line) as ProbeCase))}\n`);
 }

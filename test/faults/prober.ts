@@ -34,7 +34,7 @@ export class Prober {
       child.once('exit', onExit);
     });
     const answered = new Promise<CaseResult>((resolve) => this.lines!.once('line', (line) => resolve(JSON.parse(line) as ProbeResult)));
-    child.stdin.write(JSON.stringify(probe) + '\n');
+    child.stdin.write(`${JSON.stringify(probe)}\n`);
     const result = await Promise.race([answered, exited]);
     child.off('exit', onExit);
     return result;
@@ -63,7 +63,9 @@ export class Prober {
 export function fingerprint(directory: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of readdirSync(directory).sort()) {
-    out[name] = createHash('sha256').update(readFileSync(join(directory, name))).digest('hex');
+    out[name] = createHash('sha256')
+      .update(readFileSync(join(directory, name)))
+      .digest('hex');
   }
   return out;
 }

@@ -100,7 +100,11 @@ describe.each(STORES)('count limits [%s]', (kind) => {
       ['unclaimBuildRequests', 'brids', (s, list) => s.db.buildrequests.unclaimBuildRequests(list)],
       ['completeBuildRequests', 'brids', (s, list) => s.db.buildrequests.completeBuildRequests(list, 0)],
       ['finishBuilds', 'bids', (s, list) => s.db.builds.finishBuilds(list)],
-      ['addSourceStamp', 'changeids', (s, list) => s.db.sourcestamps.addSourceStamp({ branch: null, revision: null, repository: '', project: '', sourcestampsetid: 1, changeids: list })],
+      [
+        'addSourceStamp',
+        'changeids',
+        (s, list) => s.db.sourcestamps.addSourceStamp({ branch: null, revision: null, repository: '', project: '', sourcestampsetid: 1, changeids: list }),
+      ],
       ['addBuildset', 'builderNames', (s, list) => s.db.buildsets.addBuildset({ sourcestampsetid: 1, reason: 'r', properties: {}, builderNames: list as unknown as string[] })],
       ['addChange files', 'files', (s, list) => s.db.changes.addChange({ files: list as unknown as string[] })],
       ['addChange links', 'links', (s, list) => s.db.changes.addChange({ links: list as unknown as string[] })],

@@ -87,14 +87,14 @@ describe.each(STORES)('string limits [%s]', (kind) => {
   it('lengths are in UTF-16 code units: stringLength units of astral characters are taken, one more unit is refused', async () => {
     const { store, f } = await fixture();
     const astral = '😀'.repeat(LIMITS.stringLength / 2);
-    await expectRefused(store, () => f.db.masters.findMasterId(astral + 'x'), 'name', 'stringLength');
+    await expectRefused(store, () => f.db.masters.findMasterId(`${astral}x`), 'name', 'stringLength');
     const id = await f.db.masters.findMasterId(astral);
     expect((await f.db.masters.getMaster(id))!.name).toBe(astral);
   });
 
   describe('a 300 MB string is refused without being scanned', () => {
     // A lone surrogate at the end: a check that scanned it first would refuse it as ill-formed, not for its size.
-    const huge = 'x'.repeat(300 * 2 ** 20) + '\uD800';
+    const huge = `${'x'.repeat(300 * 2 ** 20)}\uD800`;
     const hugeCases: Case[] = [
       ['findMasterId', 'name', (f) => f.db.masters.findMasterId(huge)],
       ['setState', 'name', (f) => f.db.state.setState(f.objectid, huge, 1)],

@@ -38,7 +38,7 @@ describe.each(STORES)('value limits [%s]', (kind) => {
     const at = { text: stringOfJsonBytes(LIMITS.valueBytes - bytes({ text: '' }) + 2) };
     expect(bytes(at)).toBe(LIMITS.valueBytes);
     await expectRefused(store, () => store.db.state.setState(objectid, 'v', { ...at, x: 0 }), 'value', 'valueBytes');
-    await expectRefused(store, () => store.db.state.setState(objectid, 'v', { text: at.text + 'x' }), 'value', 'valueBytes');
+    await expectRefused(store, () => store.db.state.setState(objectid, 'v', { text: `${at.text}x` }), 'value', 'valueBytes');
     await store.db.state.setState(objectid, 'v', at);
     expect(await store.db.state.getState(objectid, 'v')).toEqual(at);
   });
@@ -118,12 +118,12 @@ describe.each(STORES)('value limits [%s]', (kind) => {
     // Three bytes a character, so its length alone (a third of the limit) does not decide.
     const at = '€'.repeat(Math.floor(LIMITS.valueBytes / 3)) + 'x'.repeat(LIMITS.valueBytes % 3);
     expect(Buffer.byteLength(at)).toBe(LIMITS.valueBytes);
-    const over = at.slice(0, -1) + 'é';
+    const over = `${at.slice(0, -1)}é`;
     await expectRefused(store, () => store.db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: over }), 'attr_data', 'valueBytes');
     const uid = await store.db.users.findUserByAttr({ identifier: 'ann', attr_type: 'git', attr_data: at });
     await expectRefused(store, () => store.db.users.updateUser({ uid, attr_type: 'svn', attr_data: over }), 'attr_data', 'valueBytes');
-    await store.db.users.updateUser({ uid, attr_type: 'svn', attr_data: at.slice(1) + 'x' });
-    expect((await store.db.users.getUser(uid))!.svn).toBe(at.slice(1) + 'x');
+    await store.db.users.updateUser({ uid, attr_type: 'svn', attr_data: `${at.slice(1)}x` });
+    expect((await store.db.users.getUser(uid))!.svn).toBe(`${at.slice(1)}x`);
   });
 
   it('a JSON array of 10,000,000 items is refused without reading one of them', async () => {
@@ -132,7 +132,12 @@ describe.each(STORES)('value limits [%s]', (kind) => {
     const { list, reads } = untouchable(10_000_000);
     await expectRefused(store, () => store.db.state.setState(objectid, 'v', list), 'value', 'valueBytes');
     const sss = await store.db.sourcestampsets.addSourceStampSet();
-    await expectRefused(store, () => store.db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: { p: [list, 'S'] }, builderNames: [] }), 'properties', 'valueBytes');
+    await expectRefused(
+      store,
+      () => store.db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: { p: [list, 'S'] }, builderNames: [] }),
+      'properties',
+      'valueBytes',
+    );
     expect(reads).toEqual([]);
   });
 });

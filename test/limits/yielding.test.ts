@@ -67,7 +67,11 @@ describe.each(STORES)('yielding in long commands [%s]', (kind) => {
     let rival: Promise<unknown> | undefined;
     const { ticks, result } = await ticksDuring(
       () => store.db.buildrequests.claimBuildRequests(brids),
-      () => void (rival ??= other.buildrequests.claimBuildRequests([brids[0]!]).then(() => 'won', (error: unknown) => error)),
+      () =>
+        void (rival ??= other.buildrequests.claimBuildRequests([brids[0]!]).then(
+          () => 'won',
+          (error: unknown) => error,
+        )),
     );
     expect(ticks).toBeGreaterThan(0);
     expect(result.status).toBe('fulfilled');
@@ -77,28 +81,40 @@ describe.each(STORES)('yielding in long commands [%s]', (kind) => {
 
   const largest: [string, (db: Connector, brids: number[]) => Promise<() => Promise<unknown>>][] = [
     ['completeBuildRequests of idsPerCall', async (db, brids) => () => db.buildrequests.completeBuildRequests(brids, 0)],
-    ['unclaimBuildRequests of idsPerCall', async (db, brids) => {
-      await db.buildrequests.claimBuildRequests(brids);
-      return () => db.buildrequests.unclaimBuildRequests(brids);
-    }],
-    ['finishBuilds of idsPerCall', async (db, brids) => {
-      const bids = await Promise.all(brids.map((brid) => db.builds.addBuild(brid, 1)));
-      return () => db.builds.finishBuilds(bids);
-    }],
-    ['addBuildset of buildersPerBuildset', async (db) => {
-      const sss = await db.sourcestampsets.addSourceStampSet();
-      const builderNames = Array.from({ length: LIMITS.buildersPerBuildset }, (_, i) => `new-${i}`);
-      return () => db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: {}, builderNames });
-    }],
-    ['addSourceStamp and classifyChanges of idsPerCall changeids', async (db) => {
-      const changeids = await Promise.all(Array.from({ length: N }, () => db.changes.addChange({})));
-      const sss = await db.sourcestampsets.addSourceStampSet();
-      const objectid = await db.state.getObjectId('s', 'Scheduler');
-      return async () => {
-        await db.sourcestamps.addSourceStamp({ branch: null, revision: null, repository: '', project: '', sourcestampsetid: sss, changeids });
-        await db.schedulers.classifyChanges(objectid, Object.fromEntries(changeids.map((id) => [id, true])));
-      };
-    }],
+    [
+      'unclaimBuildRequests of idsPerCall',
+      async (db, brids) => {
+        await db.buildrequests.claimBuildRequests(brids);
+        return () => db.buildrequests.unclaimBuildRequests(brids);
+      },
+    ],
+    [
+      'finishBuilds of idsPerCall',
+      async (db, brids) => {
+        const bids = await Promise.all(brids.map((brid) => db.builds.addBuild(brid, 1)));
+        return () => db.builds.finishBuilds(bids);
+      },
+    ],
+    [
+      'addBuildset of buildersPerBuildset',
+      async (db) => {
+        const sss = await db.sourcestampsets.addSourceStampSet();
+        const builderNames = Array.from({ length: LIMITS.buildersPerBuildset }, (_, i) => `new-${i}`);
+        return () => db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: {}, builderNames });
+      },
+    ],
+    [
+      'addSourceStamp and classifyChanges of idsPerCall changeids',
+      async (db) => {
+        const changeids = await Promise.all(Array.from({ length: N }, () => db.changes.addChange({})));
+        const sss = await db.sourcestampsets.addSourceStampSet();
+        const objectid = await db.state.getObjectId('s', 'Scheduler');
+        return async () => {
+          await db.sourcestamps.addSourceStamp({ branch: null, revision: null, repository: '', project: '', sourcestampsetid: sss, changeids });
+          await db.schedulers.classifyChanges(objectid, Object.fromEntries(changeids.map((id) => [id, true])));
+        };
+      },
+    ],
   ];
   it.each(largest)('%s lets the event loop turn', async (_, prepare) => {
     const { db } = await open();

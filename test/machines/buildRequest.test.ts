@@ -84,7 +84,7 @@ describe('build request machine', () => {
     expect(run(fresh(), { type: 'request.expire', claimedBefore: 99_999 })).toBeNull();
   });
 
-  it('master.deactivated releases only that master\'s claim on an incomplete request', () => {
+  it("master.deactivated releases only that master's claim on an incomplete request", () => {
     expect(run(claimed(M1), { type: 'master.deactivated', masterid: M1 })!.value).toBe('unclaimed');
     expect(run(claimed(M1), { type: 'master.deactivated', masterid: M2 })).toBeNull();
     expect(run(completed(), { type: 'master.deactivated', masterid: M1 })).toBeNull();

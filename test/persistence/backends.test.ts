@@ -38,8 +38,21 @@ function backendSuite(name: string, make: () => Backend, permanence: boolean) {
 
     it('write applies puts and deletes; getMany answers in the order asked', async () => {
       await open();
-      await backend.write(new Map([['a', bytes('1')], ['b', bytes('2')], ['c', bytes('3')]]), { sync: true });
-      await backend.write(new Map([['b', null], ['d', bytes('4')]]), { sync: false });
+      await backend.write(
+        new Map([
+          ['a', bytes('1')],
+          ['b', bytes('2')],
+          ['c', bytes('3')],
+        ]),
+        { sync: true },
+      );
+      await backend.write(
+        new Map([
+          ['b', null],
+          ['d', bytes('4')],
+        ]),
+        { sync: false },
+      );
       expect((await backend.getMany(['d', 'b', 'a'])).map(text)).toEqual(['4', undefined, '1']);
       expect(text(await backend.get('c'))).toBe('3');
     });
@@ -57,7 +70,10 @@ function backendSuite(name: string, make: () => Backend, permanence: boolean) {
       expect((await backend.keys(prefixRange('r/x/'))).map(idOfKey)).toEqual(ids);
       expect((await backend.keys(prefixRange('r/x/', { reverse: true, limit: 3 }))).map(idOfKey)).toEqual(ids.slice(-3).reverse());
       const entries = await backend.entries(prefixRange('r/x/', { limit: 2 }));
-      expect(entries.map(([key, value]) => [idOfKey(key), text(value)])).toEqual([[1, '1'], [2, '2']]);
+      expect(entries.map(([key, value]) => [idOfKey(key), text(value)])).toEqual([
+        [1, '1'],
+        [2, '2'],
+      ]);
     });
 
     it('a limit of 0 gives nothing, a negative one no limit; an empty or inverted range nothing', async () => {

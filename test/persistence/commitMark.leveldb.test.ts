@@ -14,7 +14,12 @@ class GatedLevelDB extends LevelDBBackend {
   release: () => void = () => {};
 
   hold(): void {
-    this.gate = new Promise((resolve) => (this.release = () => ((this.gate = null), resolve())));
+    this.gate = new Promise((resolve) => {
+      this.release = () => {
+        this.gate = null;
+        resolve();
+      };
+    });
   }
 
   protected override chained(batch: WriteBatch) {
@@ -22,7 +27,10 @@ class GatedLevelDB extends LevelDBBackend {
     if (chained instanceof Promise) throw new Error('the gate takes small batches only');
     const gate = this.gate;
     const gated = {
-      put: (key: string, value: Uint8Array) => (chained.put(key, value), gated),
+      put: (key: string, value: Uint8Array) => {
+        chained.put(key, value);
+        return gated;
+      },
       write: async (options: object) => {
         await gate;
         return chained.write(options);
@@ -80,7 +88,7 @@ describe('the commit mark [leveldb]', () => {
     expect(await markOf(location)).toBe(3);
   });
 
-  it('each write carries its sequence number without touching the caller\'s batch', async () => {
+  it("each write carries its sequence number without touching the caller's batch", async () => {
     const { backend } = await opened();
     const batch = new Map([['a', new Uint8Array([1])]]);
     await backend.write(batch, { sync: true });

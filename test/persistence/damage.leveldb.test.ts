@@ -20,7 +20,10 @@ async function store(): Promise<string> {
   return location;
 }
 
-const files = (location: string, test: (name: string) => boolean) => readdirSync(location).filter(test).map((name) => join(location, name));
+const files = (location: string, test: (name: string) => boolean) =>
+  readdirSync(location)
+    .filter(test)
+    .map((name) => join(location, name));
 
 describe('a damaged store [leveldb]', () => {
   it('an undamaged store reopens with everything', async () => {

@@ -24,7 +24,13 @@ async function holdInAnotherProcess(location: string) {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
   });
-  return { release: () => new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.stdin!.end(); }) };
+  return {
+    release: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.stdin!.end();
+      }),
+  };
 }
 
 describe('store lock [leveldb]', () => {

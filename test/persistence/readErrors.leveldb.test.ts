@@ -73,7 +73,11 @@ describe('read errors [leveldb]', () => {
     await backend.open();
     // What the watch reports when it finds a table damaged (its own test is above).
     (backend as unknown as { damaged(problems: FileProblem[]): void }).damaged([{ file: '000009.ldb', offset: 4242, reason: 'data block 3 checksum mismatch' }]);
-    for (const call of [() => backend.get('c/buildrequests'), () => backend.keys({ gte: 'a', lt: 'z' }), () => backend.write(new Map([['k', new Uint8Array(1)]]), { sync: true })]) {
+    for (const call of [
+      () => backend.get('c/buildrequests'),
+      () => backend.keys({ gte: 'a', lt: 'z' }),
+      () => backend.write(new Map([['k', new Uint8Array(1)]]), { sync: true }),
+    ]) {
       const error = await call().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreDamagedError);
       expect((error as Error).message).toContain('000009.ldb at byte 4242: data block 3 checksum mismatch');

@@ -26,7 +26,15 @@ const nasty = fc.oneof(
 /** Every method of the connector, by component, with how many arguments it takes (options included). */
 const METHODS: Record<string, Record<string, number>> = {
   masters: { findMasterId: 1, setMasterState: 2, getMaster: 1, getMasters: 0 },
-  buildrequests: { getBuildRequest: 1, getBuildRequests: 1, claimBuildRequests: 2, reclaimBuildRequests: 1, unclaimBuildRequests: 1, completeBuildRequests: 3, unclaimExpiredRequests: 1 },
+  buildrequests: {
+    getBuildRequest: 1,
+    getBuildRequests: 1,
+    claimBuildRequests: 2,
+    reclaimBuildRequests: 1,
+    unclaimBuildRequests: 1,
+    completeBuildRequests: 3,
+    unclaimExpiredRequests: 1,
+  },
   builds: { getBuild: 1, getBuildsForRequest: 1, addBuild: 2, finishBuilds: 1 },
   buildsets: { addBuildset: 1, completeBuildset: 3, getBuildset: 1, getBuildsets: 1, getRecentBuildsets: 2, getBuildsetProperties: 1 },
   changes: { addChange: 1, getChange: 2, getChangeUids: 1, getRecentChanges: 1, getLatestChangeid: 0 },
@@ -46,7 +54,7 @@ describe('garbage input', () => {
   it('arrays with holes are refused, not read as undefined ids (found by the property below)', async () => {
     const coordinator = await openCoordinator();
     const db = await coordinator.connect('m1');
-    // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the input under test
     await expect(db.buildrequests.claimBuildRequests([, 1] as number[])).rejects.toThrow(CoordinatorError);
     await expect(db.buildsets.addBuildset({ sourcestampsetid: 1, reason: 'r', properties: {}, builderNames: new Array(2) })).rejects.toThrow(CoordinatorError);
     await coordinator.close();
@@ -87,4 +95,3 @@ describe('garbage input', () => {
     await coordinator.close();
   });
 });
-

@@ -164,7 +164,12 @@ async function call(db: Connector, op: Op, masterids: number[], cs: number): Pro
       case 'unclaim':
         return { ok: await db.buildrequests.unclaimBuildRequests(op.picks.map((p) => p + 1)) };
       case 'complete':
-        return { ok: await db.buildrequests.completeBuildRequests(op.picks.map((p) => p + 1), op.results) };
+        return {
+          ok: await db.buildrequests.completeBuildRequests(
+            op.picks.map((p) => p + 1),
+            op.results,
+          ),
+        };
       case 'expire':
         return { ok: await db.buildrequests.unclaimExpiredRequests(op.old) };
       case 'setActive':

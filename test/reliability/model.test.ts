@@ -141,7 +141,7 @@ for (const [name, where, runs] of backends) {
   describe(`model-based [${name}]`, () => {
     it('every answer and the final state agree with the model', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(command, { minLength: 20, maxLength: 80, size: "max" }), fc.integer({ min: 1, max: 64 }), async (commands, maxLiveActors) => {
+        fc.asyncProperty(fc.array(command, { minLength: 20, maxLength: 80, size: 'max' }), fc.integer({ min: 1, max: 64 }), async (commands, maxLiveActors) => {
           const clock = new TestClock(SUBMITTED_AT);
           const coordinator = await openCoordinator({ ...where(), now: clock.now, maxLiveActors });
           try {
@@ -153,8 +153,9 @@ for (const [name, where, runs] of backends) {
             }
             const real = await dbs[0]!.buildrequests.getBuildRequests();
             const view = (r: { claimed: boolean; claimedAt: number | null; complete: boolean; results: number }) => r;
-            expect(real.map((br) => view({ claimed: br.claimed, claimedAt: br.claimed_at?.getTime() ?? null, complete: br.complete, results: br.results })))
-              .toEqual(model.requests.map((r) => view({ claimed: r.claimedBy !== null, claimedAt: r.claimedAt, complete: r.complete, results: r.results })));
+            expect(real.map((br) => view({ claimed: br.claimed, claimedAt: br.claimed_at?.getTime() ?? null, complete: br.complete, results: br.results }))).toEqual(
+              model.requests.map((r) => view({ claimed: r.claimedBy !== null, claimedAt: r.claimedAt, complete: r.complete, results: r.results })),
+            );
             // Who holds each claim: every master's `mine` is exactly the model's.
             for (const [i, db] of dbs.entries()) {
               const mine = (await db.buildrequests.getBuildRequests({ claimed: 'mine' })).map((br) => br.brid - 1);

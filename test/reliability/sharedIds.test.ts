@@ -23,7 +23,28 @@ describe('ids across coordinators [shared store stand-in]', () => {
       };
       const coordinators = await Promise.all([1, 2, 3].map((i) => openCoordinator({ backend: store.connect({ pause: jitter(seed * 10 + i) }) })));
       const dbs = await Promise.all(coordinators.map((c, i) => c.connect(`m${i}`)));
-      const given = (await Promise.all(dbs.flatMap((db) => Array.from({ length: 8 }, (_, n) => db.changes.addChange({ author: 'a', files: [], comments: `${n}`, revision: null, when_timestamp: new Date(0), branch: null, category: null, revlink: null, properties: {}, repository: 'r', codebase: '', project: '' }))))).sort((a, b) => a - b);
+      const given = (
+        await Promise.all(
+          dbs.flatMap((db) =>
+            Array.from({ length: 8 }, (_, n) =>
+              db.changes.addChange({
+                author: 'a',
+                files: [],
+                comments: `${n}`,
+                revision: null,
+                when_timestamp: new Date(0),
+                branch: null,
+                category: null,
+                revlink: null,
+                properties: {},
+                repository: 'r',
+                codebase: '',
+                project: '',
+              }),
+            ),
+          ),
+        )
+      ).sort((a, b) => a - b);
       expect(landed).toEqual([...landed].sort((a, b) => a - b));
       expect(landed.sort((a, b) => a - b)).toEqual(given);
       expect(new Set(given).size).toBe(24);

@@ -35,7 +35,13 @@ describe('verify on a shared store [stand-in]', () => {
     const store = new SharedMemoryStore();
     const backend = store.connect();
     await backend.open();
-    await backend.write(new Map([['i/br.builder/x\x000000000000000009', encode(true)], ['r/master/0000000000000003', encode({ id: 3, name: 'm', active: false, last_active: 0 })], ['i/master.name/m\x000000000000000003', encode(true)]]));
+    await backend.write(
+      new Map([
+        ['i/br.builder/x\x000000000000000009', encode(true)],
+        ['r/master/0000000000000003', encode({ id: 3, name: 'm', active: false, last_active: 0 })],
+        ['i/master.name/m\x000000000000000003', encode(true)],
+      ]),
+    );
     const report = await verifyBackend(backend);
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => p.problem)).toEqual(

@@ -44,7 +44,7 @@ if (url === undefined) {
 }
 
 const now = () => performance.timeOrigin + performance.now();
-const print = (line: object) => process.stdout.write(JSON.stringify(line, replacer) + '\n');
+const print = (line: object) => process.stdout.write(`${JSON.stringify(line, replacer)}\n`);
 
 function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const original = this[key];
@@ -105,9 +105,11 @@ async function go(id: number): Promise<void> {
     const lane = op.lane ?? -1 - i; // no lane: an op of its own
     lanes.set(lane, [...(lanes.get(lane) ?? []), op]);
   });
-  await Promise.all([...lanes.values()].map(async (list) => {
-    for (const op of list) await run(op);
-  }));
+  await Promise.all(
+    [...lanes.values()].map(async (list) => {
+      for (const op of list) await run(op);
+    }),
+  );
   print({ t: 'done', id });
 }
 

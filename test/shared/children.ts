@@ -93,7 +93,7 @@ export class Child {
   }
 
   send(message: object): void {
-    this.process.stdin!.write(JSON.stringify(message) + '\n');
+    this.process.stdin!.write(`${JSON.stringify(message)}\n`);
   }
 
   /** The first line (already seen or to come) that passes `test`. */
@@ -189,7 +189,7 @@ export function fromWire(value: unknown): unknown {
 export async function round(children: readonly Child[], batches: readonly (readonly Op[])[], timeoutMs = 60_000): Promise<Outcome[]> {
   const id = ++batchIds;
   const taking = children.map((child, i) => (batches[i]?.length ? child : null));
-  taking.forEach((child, i) => child?.send({ t: 'batch', id, ops: batches[i] }));
+  for (const [i, child] of taking.entries()) child?.send({ t: 'batch', id, ops: batches[i] });
   await Promise.all(taking.map((child) => child?.waitFor((l) => l.t === 'armed' && l.id === id, timeoutMs, `armed ${id}`)));
   for (const child of taking) child?.send({ t: 'go', id });
   await Promise.all(taking.map((child) => child?.waitFor((l) => l.t === 'done' && l.id === id, timeoutMs, `done ${id}`)));

@@ -26,6 +26,6 @@ try {
 } catch (error) {
   answered = `${(error as Error).constructor.name}: ${(error as Error).message}`;
 }
-process.stdout.write(JSON.stringify({ answered }) + '\n');
+process.stdout.write(`${JSON.stringify({ answered })}\n`);
 await coordinator.close();
 process.exit(0);

@@ -106,9 +106,7 @@ describePg('four processes on one PostgreSQL store', (server) => {
     const { names, ids } = await connectMasters('t2');
     for (let r = 0; r < 3; r++) {
       const brids = await newRequests(16);
-      const batches = names.map((name) =>
-        Array.from({ length: 8 }, () => claim(name, shuffled(brids).slice(0, 2 + Math.floor(Math.random() * 3)))),
-      );
+      const batches = names.map((name) => Array.from({ length: 8 }, () => claim(name, shuffled(brids).slice(0, 2 + Math.floor(Math.random() * 3)))));
       const outcomes = await round(children, batches);
       const state = await inspect(schema.url, (store) => store.requests());
       const acked = outcomes.filter((o) => o.ok);
@@ -146,7 +144,11 @@ describePg('four processes on one PostgreSQL store', (server) => {
       ),
     );
     expectAllAcked(outcomes);
-    const { masters, sources, users } = await inspect(schema.url, async (store) => ({ masters: await store.masters(), sources: await store.changeSources(), users: await store.users() }));
+    const { masters, sources, users } = await inspect(schema.url, async (store) => ({
+      masters: await store.masters(),
+      sources: await store.changeSources(),
+      users: await store.users(),
+    }));
     const seen = { master: new Set<number>(), cs: new Set<number>(), user: new Set<number>() };
     for (const name of names) {
       const answers = (call: string) => new Set(outcomes.filter((o) => o.op.call === call && JSON.stringify(o.op.args).includes(`"${name}`)).map((o) => o.value as number));
@@ -194,7 +196,13 @@ describePg('four processes on one PostgreSQL store', (server) => {
       wins += won.length;
       if (won.length > 0 && deactivated !== undefined) takeovers++;
       // The old owner comes back (inactive masters own nothing); the winner, if any, owns the source now.
-      if (deactivated !== undefined) expectAllAcked(await round(children, names.map((name, i) => (i === owner ? [op('masters.setMasterState', [ids[i], true], { master: name })] : []))));
+      if (deactivated !== undefined)
+        expectAllAcked(
+          await round(
+            children,
+            names.map((name, i) => (i === owner ? [op('masters.setMasterState', [ids[i], true], { master: name })] : [])),
+          ),
+        );
       owner = won[0] === undefined ? null : won[0].child;
     }
     console.log(`change source race: ${wins} wins in 8 rounds, ${takeovers} of them over an owner deactivated in the same race`);
@@ -245,7 +253,10 @@ describePg('four processes on one PostgreSQL store', (server) => {
         expect(byOthers.length, `request ${brid}: claims by other masters`).toBeLessThanOrEqual(1);
         if (!s.complete && s.claimedBy === m) {
           // Only a claim of m that may have landed after the deactivation can still hold.
-          expect(byM.some((o) => o.answered > d.issued), `request ${brid}: a claim of m made before its deactivation survived it`).toBe(true);
+          expect(
+            byM.some((o) => o.answered > d.issued),
+            `request ${brid}: a claim of m made before its deactivation survived it`,
+          ).toBe(true);
         }
         if (byM.length > 0 && byOthers.length > 0) {
           // Both won: m's claim first, released by the deactivation, then the other's.
@@ -295,7 +306,9 @@ describePg('four processes on one PostgreSQL store', (server) => {
       const releasedExtra = extra.filter((brid) => after.get(brid)?.claimedBy === null).length;
       for (const brid of extra) expect([null, ids[brid <= extra[3]! ? 2 : 3]]).toContain(after.get(brid)?.claimedBy);
       const released = outcomes.filter((o) => expire.includes(o.op)).reduce((sum, o) => sum + (o.value as number), 0);
-      expect(released, `released ${released}: ${oldBefore.length} old before the race, ${releasedExtra} old claims made during it and then released`).toBe(oldBefore.length + releasedExtra);
+      expect(released, `released ${released}: ${oldBefore.length} old before the race, ${releasedExtra} old claims made during it and then released`).toBe(
+        oldBefore.length + releasedExtra,
+      );
       await remember([...held, ...extra].filter((brid) => after.get(brid)!.claimedAt === null || after.get(brid)!.claimedAt! >= cutoff));
     }
   });
@@ -310,10 +323,12 @@ describePg('four processes on one PostgreSQL store', (server) => {
     // claim (a refusal writes nothing), so it also sets state values of its own: its commits do write.
     const objectid = await db.state.getObjectId('t7', 'Race');
     const batch = names.map((name, i) =>
-      shuffled(brids).flatMap((brid, k) => (i === 0 && k % 4 === 0 ? [claim(name, [brid]), op('state.setState', [objectid, `t7-${k}`, k], { master: name })] : [claim(name, [brid])])),
+      shuffled(brids).flatMap((brid, k) =>
+        i === 0 && k % 4 === 0 ? [claim(name, [brid]), op('state.setState', [objectid, `t7-${k}`, k], { master: name })] : [claim(name, [brid])],
+      ),
     );
     const id = 1_000_000;
-    children.forEach((child, i) => child.send({ t: 'batch', id, ops: batch[i] }));
+    for (const [i, child] of children.entries()) child.send({ t: 'batch', id, ops: batch[i] });
     await Promise.all(children.map((child) => child.waitFor((l) => l.t === 'armed' && l.id === id, 30_000, 'armed')));
     for (const child of children) child.send({ t: 'go', id });
     const died = await Promise.race([dying.exited.then(() => true), dying.waitFor((l) => l.t === 'done' && l.id === id, 60_000, 'done').then(() => false)]);
@@ -366,7 +381,8 @@ describePg('four processes on one PostgreSQL store', (server) => {
     await Promise.all(children.map((child) => child.kill()));
     await setup.close();
     const { state, report } = await inspect(schema.url, async (store) => ({ state: await store.requests(), report: await store.verify() }));
-    for (const [brid, expected] of final) expect({ brid, claimedBy: state.get(brid)?.claimedBy ?? null, complete: state.get(brid)?.complete ?? false }).toEqual({ brid, ...expected });
+    for (const [brid, expected] of final)
+      expect({ brid, claimedBy: state.get(brid)?.claimedBy ?? null, complete: state.get(brid)?.complete ?? false }).toEqual({ brid, ...expected });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(final.size).toBeGreaterThan(100);

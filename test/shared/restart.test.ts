@@ -84,7 +84,10 @@ class Load {
       const { x, y } = added.value[1] as { x: number; y: number };
       // Both masters claim x at once: at most one may win.
       const raced = await Promise.all(this.masters.map((m) => this.call(`contested claim ${x}`, () => m.buildrequests.claimBuildRequests([x]), ['ALREADY_CLAIMED'])));
-      this.tally.contested.set(x, raced.flatMap((r, k) => (r.ok ? [this.masters[k]!.masterid] : [])));
+      this.tally.contested.set(
+        x,
+        raced.flatMap((r, k) => (r.ok ? [this.masters[k]!.masterid] : [])),
+      );
       // y is this lane's alone: its claim and completion have exactly one right answer, success.
       const claimed = await this.call(`claim ${y}`, () => own.buildrequests.claimBuildRequests([y]));
       if (claimed.ok) {

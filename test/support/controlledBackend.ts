@@ -51,7 +51,6 @@ export class ControlledBackend extends BackendWrapper {
     this.writes.push(batch);
     await this.inner.write(batch, options);
   }
-
 }
 
 /** Lets the event loop run `count` turns: enough for scheduled flushes and in-memory writes. */
@@ -62,6 +61,12 @@ export async function turns(count = 20): Promise<void> {
 /** Whether a promise has settled yet, without waiting for it. */
 export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   const marker = Symbol('pending');
-  const winner = await Promise.race([promise.then(() => 'done', () => 'done'), new Promise((r) => setImmediate(() => r(marker)))]);
+  const winner = await Promise.race([
+    promise.then(
+      () => 'done',
+      () => 'done',
+    ),
+    new Promise((r) => setImmediate(() => r(marker))),
+  ]);
   return winner !== marker;
 }

@@ -55,7 +55,7 @@ describe.each(servers)('%s', (_, start) => {
     if (external) expect(await accepts(external, server.port)).toBe(false);
   });
 
-  it('listens on every interface with host 0.0.0.0, and answers to this machine\'s addresses', async () => {
+  it("listens on every interface with host 0.0.0.0, and answers to this machine's addresses", async () => {
     const server = await start('0.0.0.0');
     expect(server.host).toBe('0.0.0.0');
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/`);
@@ -68,7 +68,7 @@ describe.each(servers)('%s', (_, start) => {
     expect(await statusWithHost(server.url, `evil.example:${server.port}`)).toBe(403);
   });
 
-  it.runIf(external)('listens on one interface\'s address only when given it', async () => {
+  it.runIf(external)("listens on one interface's address only when given it", async () => {
     const server = await start(external);
     expect(server.host).toBe(external);
     expect(server.url).toBe(`http://${external}:${server.port}/`);
@@ -77,7 +77,7 @@ describe.each(servers)('%s', (_, start) => {
     expect((await fetch(server.url)).status).toBe(200);
   });
 
-  it('rejects an address that is not this machine\'s', async () => {
+  it("rejects an address that is not this machine's", async () => {
     await expect(start(ELSEWHERE)).rejects.toMatchObject({ code: 'EADDRNOTAVAIL' });
   });
 });

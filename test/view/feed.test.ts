@@ -85,7 +85,10 @@ describe('createLiveFeed', () => {
     const db = await coordinator.connect('m1');
     const sss = await db.sourcestampsets.addSourceStampSet();
     await db.buildsets.addBuildset({ sourcestampsetid: sss, reason: 'r', properties: {}, builderNames: ['a', 'b', 'c'] });
-    expect(feed.recent().map((t) => [t.seq, t.label])).toEqual([[2, 'b'], [3, 'c']]);
+    expect(feed.recent().map((t) => [t.seq, t.label])).toEqual([
+      [2, 'b'],
+      [3, 'c'],
+    ]);
     await coordinator.close();
   });
 
@@ -93,7 +96,13 @@ describe('createLiveFeed', () => {
     const feed = createLiveFeed();
     const types: string[] = [];
     const coordinator = await openCoordinator({
-      inspect: fanOut(() => { throw new Error('a broken observer'); }, feed.inspect, { next: (e) => types.push(e.type) }),
+      inspect: fanOut(
+        () => {
+          throw new Error('a broken observer');
+        },
+        feed.inspect,
+        { next: (e) => types.push(e.type) },
+      ),
     });
     const db = await coordinator.connect('m1');
     const sss = await db.sourcestampsets.addSourceStampSet();

@@ -42,7 +42,10 @@ describe('the Stately inspector', () => {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`snapshots of ${actor} so far: ${JSON.stringify(statesOf(actor))}`)), 15_000);
         check = () => {
-          if (statesOf(actor).includes('complete')) (clearTimeout(timer), resolve());
+          if (statesOf(actor).includes('complete')) {
+            clearTimeout(timer);
+            resolve();
+          }
         };
         check();
       });

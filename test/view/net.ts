@@ -37,8 +37,14 @@ export function upgradeStatus(port: number, headers: Record<string, string> = {}
       port,
       headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64'), ...headers },
     });
-    req.once('upgrade', (res, socket) => (socket.destroy(), resolve(res.statusCode!)));
-    req.once('response', (res) => (res.resume(), resolve(res.statusCode!)));
+    req.once('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode!);
+    });
+    req.once('response', (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
     req.once('error', reject);
     req.end();
   });
@@ -47,6 +53,11 @@ export function upgradeStatus(port: number, headers: Record<string, string> = {}
 /** The status of a GET of `url` sent with the `Host` header `host`. */
 export function statusWithHost(url: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    request(url, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).once('error', reject).end();
+    request(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    })
+      .once('error', reject)
+      .end();
   });
 }

@@ -35,7 +35,12 @@ async function farm(): Promise<{ a: Connector; b: Connector; brids: Record<strin
 
 function get(url: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    request(url, { headers: { host } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end();
+    request(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -56,14 +61,20 @@ describe('startLiveView', () => {
     const { view } = await farm();
     const summary = (await (await fetch(`${view.url}api/summary`)).json()) as Summary;
     expect(summary.requests).toEqual({
-      total: 3, unclaimed: 1, claimed: 1, complete: 1,
+      total: 3,
+      unclaimed: 1,
+      claimed: 1,
+      complete: 1,
       byBuilder: [
         { buildername: 'docs', unclaimed: 0, claimed: 0, complete: 1 },
         { buildername: 'linux', unclaimed: 0, claimed: 1, complete: 0 },
         { buildername: 'macos', unclaimed: 1, claimed: 0, complete: 0 },
       ],
     });
-    expect(summary.masters.map((m) => [m.name, m.active, m.last_active])).toEqual([['master-a', true, T0.toISOString()], ['master-b', true, T0.toISOString()]]);
+    expect(summary.masters.map((m) => [m.name, m.active, m.last_active])).toEqual([
+      ['master-a', true, T0.toISOString()],
+      ['master-b', true, T0.toISOString()],
+    ]);
     expect(summary.changeSources).toEqual([{ id: 1, name: 'git-poller', masterid: 1, master: 'master-a' }]);
     expect(summary.at).toBe(T0.toISOString());
   });
@@ -72,7 +83,16 @@ describe('startLiveView', () => {
     const { b, brids, view } = await farm();
     const stream = await openEventStream(`${view.url}events`);
     const backlog = await stream.next((e) => e.event === 'transitions');
-    expect((backlog.data as Transition[]).map((t) => t.event)).toEqual(['new', 'changesource.setMaster', 'new', 'new', 'new', 'request.claim', 'request.claim', 'request.complete']);
+    expect((backlog.data as Transition[]).map((t) => t.event)).toEqual([
+      'new',
+      'changesource.setMaster',
+      'new',
+      'new',
+      'new',
+      'request.claim',
+      'request.claim',
+      'request.complete',
+    ]);
     await stream.next((e) => e.event === 'summary');
 
     await b.buildrequests.claimBuildRequests([brids.macos!]);

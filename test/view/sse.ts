@@ -35,7 +35,11 @@ export async function openEventStream(url: string): Promise<EventStream> {
           const data = [...block.matchAll(/^data: ?(.*)$/gm)].map((m) => m[1]).join('\n');
           const e = { event, data: data === '' ? null : JSON.parse(data) };
           events.push(e);
-          for (const w of [...waiters]) if (w.match(e)) (waiters.delete(w), w.resolve(e));
+          for (const w of [...waiters]) {
+            if (!w.match(e)) continue;
+            waiters.delete(w);
+            w.resolve(e);
+          }
         }
       }
     } catch {
@@ -49,8 +53,17 @@ export async function openEventStream(url: string): Promise<EventStream> {
       const seen = events.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const waiter = { match, resolve: (e: ServerSentEvent) => (clearTimeout(timer), resolve(e)) };
-        const timer = setTimeout(() => (waiters.delete(waiter), reject(new Error(`no matching event within ${ms} ms; got ${events.map((e) => e.event).join(', ')}`))), ms);
+        const waiter = {
+          match,
+          resolve: (e: ServerSentEvent) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`no matching event within ${ms} ms; got ${events.map((e) => e.event).join(', ')}`));
+        }, ms);
         waiters.add(waiter);
       });
     },

@@ -118,11 +118,7 @@ describe('createStoreFeed', () => {
     await feed.poll();
 
     expect(steps(seen, `br:${brids.arm64}`)).toEqual(['· -> unclaimed (new)', 'unclaimed -> claimed (request.claim)', 'claimed -> complete (request.complete)']);
-    expect(steps(seen, `cs:${cs}`)).toEqual([
-      'unclaimed -> claimed (changesource.setMaster)',
-      'claimed -> unclaimed (released)',
-      'unclaimed -> claimed (changesource.setMaster)',
-    ]);
+    expect(steps(seen, `cs:${cs}`)).toEqual(['unclaimed -> claimed (changesource.setMaster)', 'claimed -> unclaimed (released)', 'unclaimed -> claimed (changesource.setMaster)']);
     expect(seen.filter((t) => t.kind === 'changesource').map((t) => [t.masterid, t.label])).toEqual([
       [a.masterid, 'git-poller'],
       [a.masterid, 'git-poller'],
@@ -214,8 +210,14 @@ function spyOnReads(backend: SharedMemoryBackend): { records: string[] } {
     readSnapshot((view) =>
       work({
         ...view,
-        get: (key) => (records.push(key), view.get(key)),
-        getMany: (keys) => (records.push(...keys), view.getMany(keys)),
+        get: (key) => {
+          records.push(key);
+          return view.get(key);
+        },
+        getMany: (keys) => {
+          records.push(...keys);
+          return view.getMany(keys);
+        },
       }),
     );
   return { records };

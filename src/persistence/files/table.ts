@@ -260,7 +260,10 @@ export function checkTable(bytes: Uint8Array, expectedSize?: number, options: Ta
       let end = 0;
       for (const extent of extents.sort((a, b) => a.offset - b.offset)) {
         if (extent.offset !== end) {
-          throw new TableError(extent.offset > end ? `bytes ${end} to ${extent.offset} belong to no block` : `blocks overlap at byte ${extent.offset}`, Math.min(end, extent.offset));
+          throw new TableError(
+            extent.offset > end ? `bytes ${end} to ${extent.offset} belong to no block` : `blocks overlap at byte ${extent.offset}`,
+            Math.min(end, extent.offset),
+          );
         }
         end = extent.offset + blockBytes(extent);
       }

@@ -53,7 +53,6 @@ const POOL_SIZE = 4;
 
 type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
-
 export class PostgresBackend implements SharedBackend {
   readonly shared = true;
   readonly capabilities: BackendCapabilities;
@@ -74,7 +73,8 @@ export class PostgresBackend implements SharedBackend {
   private readonly knownSequences = new Set<string>();
   private readsInFlight = 0;
   /** Point reads waiting for a free session, to be sent as one query. */
-  private nextRead: { keys: string[]; waiters: { at: number; count: number; resolve: (found: (Versioned | undefined)[]) => void; reject: (error: unknown) => void }[] } | null = null;
+  private nextRead: { keys: string[]; waiters: { at: number; count: number; resolve: (found: (Versioned | undefined)[]) => void; reject: (error: unknown) => void }[] } | null =
+    null;
 
   constructor(location: string, options: PostgresBackendOptions) {
     this.shown = maskLocation(location);
@@ -87,7 +87,12 @@ export class PostgresBackend implements SharedBackend {
     this.outcomeLockTimeoutMs = options.outcomeLockTimeoutMs ?? OUTCOME_LOCK_TIMEOUT_MS;
     this.createIfMissing = options.createIfMissing ?? true;
     this.committer = new Committer({
-      config, names: this.names, shown: this.shown, sync: this.sync, retryWindowMs: this.retryWindowMs, outcomeLockTimeoutMs: this.outcomeLockTimeoutMs,
+      config,
+      names: this.names,
+      shown: this.shown,
+      sync: this.sync,
+      retryWindowMs: this.retryWindowMs,
+      outcomeLockTimeoutMs: this.outcomeLockTimeoutMs,
       usable: () => this.usable(),
     });
   }
@@ -133,9 +138,10 @@ export class PostgresBackend implements SharedBackend {
       throw new StorageError(`the PostgreSQL server of ${this.shown} runs with fsync=off, so a commit it acknowledges may not survive a crash; refusing to open`);
     }
     await ensureSchema(client, this.names, this.shown, this.createIfMissing);
-    const row = await client.query<{ writer: string }>(`INSERT INTO ${this.names.writers} (writer, last_commit) VALUES (nextval($1::regclass), 0) RETURNING writer::text AS writer`, [
-      this.names.writerSeq,
-    ]);
+    const row = await client.query<{ writer: string }>(
+      `INSERT INTO ${this.names.writers} (writer, last_commit) VALUES (nextval($1::regclass), 0) RETURNING writer::text AS writer`,
+      [this.names.writerSeq],
+    );
     this.committer.start(Number(row.rows[0]!.writer));
     this.blindWrites = 0;
     const pool = new pg.Pool({ ...this.config, max: POOL_SIZE, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
@@ -148,9 +154,11 @@ export class PostgresBackend implements SharedBackend {
     if (this.state === 'opening') await this.opening?.catch(() => {});
     if (this.state !== 'open') return;
     this.state = 'closing';
-    await this.committer.serially(async () => {
-      if (this.committer.connected) await (await this.committer.client()).query(`DELETE FROM ${this.names.writers} WHERE writer = $1`, [this.writer]);
-    }).catch(() => {});
+    await this.committer
+      .serially(async () => {
+        if (this.committer.connected) await (await this.committer.client()).query(`DELETE FROM ${this.names.writers} WHERE writer = $1`, [this.writer]);
+      })
+      .catch(() => {});
     await this.disconnect();
     this.state = 'closed';
   }
@@ -203,8 +211,12 @@ export class PostgresBackend implements SharedBackend {
     if (batch === null) return;
     this.nextRead = null;
     this.readNow(batch.keys).then(
-      (found) => batch.waiters.forEach(({ at, count, resolve }) => resolve(found.slice(at, at + count))),
-      (error: unknown) => batch.waiters.forEach(({ reject }) => reject(error)),
+      (found) => {
+        for (const { at, count, resolve } of batch.waiters) resolve(found.slice(at, at + count));
+      },
+      (error: unknown) => {
+        for (const { reject } of batch.waiters) reject(error);
+      },
     );
   }
 
@@ -422,7 +434,6 @@ async function scan(query: Query, names: SchemaNames, range: KeyRange, values: b
   );
   return rows;
 }
-
 
 /** A backend for the PostgreSQL store at `location` (a `postgresql://` or `postgres://` URL). */
 export function postgresBackend(location: string, options: PostgresBackendOptions): PostgresBackend {

@@ -52,7 +52,15 @@ export class Committer {
   private readonly usable: () => boolean;
 
   constructor(options: CommitterOptions) {
-    ({ config: this.config, names: this.names, shown: this.shown, sync: this.sync, retryWindowMs: this.retryWindowMs, outcomeLockTimeoutMs: this.outcomeLockTimeoutMs, usable: this.usable } = options);
+    ({
+      config: this.config,
+      names: this.names,
+      shown: this.shown,
+      sync: this.sync,
+      retryWindowMs: this.retryWindowMs,
+      outcomeLockTimeoutMs: this.outcomeLockTimeoutMs,
+      usable: this.usable,
+    } = options);
   }
 
   /** Takes up a writer number (after an open): attempts are numbered afresh. */

@@ -67,10 +67,7 @@ function ddl(names: SchemaNames): string[] {
  * StorageError and nothing is made.
  */
 export async function ensureSchema(client: pg.Client, names: SchemaNames, shown: string, create = true): Promise<void> {
-  const present = await client.query<{ version: string | null }>(
-    `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE 'present' END AS version`,
-    [names.meta],
-  );
+  const present = await client.query<{ version: string | null }>(`SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE 'present' END AS version`, [names.meta]);
   let version = present.rows[0]?.version === null ? null : await readVersion(client, names);
   if (version === null && !create) throw new StorageError(`no buildcoord store in schema ${names.schema} of ${shown}`);
   if (version === null) {

@@ -38,7 +38,7 @@ export function splitUrl(url: string): { base: string; params: string[] } {
 
 const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '));
 const keyOf = (param: string) => decode(param.split('=', 1)[0]!);
-const valueOf = (param: string) => {
+const paramValue = (param: string) => {
   const eq = param.indexOf('=');
   return eq === -1 ? '' : decode(param.slice(eq + 1));
 };
@@ -47,7 +47,7 @@ export const joinUrl = (base: string, params: readonly string[]): string => (par
 /** The `schema` parameter of a URL, if it has one (as written, not folded). */
 export function schemaOf(url: string): string | undefined {
   const param = splitUrl(url).params.find((p) => keyOf(p) === 'schema');
-  return param === undefined ? undefined : valueOf(param);
+  return param === undefined ? undefined : paramValue(param);
 }
 
 /** The URL with its `schema` parameter set to `schema` (replacing any). */
@@ -92,7 +92,7 @@ export function quoteIdent(name: string): string {
  */
 export function pgConfig(url: string, settings: readonly string[] = []): pg.ClientConfig {
   const { base, params } = splitUrl(url);
-  const options = params.filter((p) => keyOf(p) === 'options').map(valueOf);
+  const options = params.filter((p) => keyOf(p) === 'options').map(paramValue);
   const rest = params.filter((p) => keyOf(p) !== 'schema' && keyOf(p) !== 'options');
   if (schemaOf(url) !== undefined) options.push(`-c search_path=${schemaName(url)}`);
   for (const setting of settings) options.push(`-c ${setting}`);
@@ -115,10 +115,7 @@ export function connectionConfig(location: string, { sync }: { sync: boolean }):
     base,
     params.filter((p) => keyOf(p) !== 'application_name'),
   );
-  const config = pgConfig(withSchema(url, schema), [
-    `synchronous_commit=${sync ? 'on' : 'off'}`,
-    `idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT}`,
-  ]);
+  const config = pgConfig(withSchema(url, schema), [`synchronous_commit=${sync ? 'on' : 'off'}`, `idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT}`]);
   return {
     schema,
     config: {

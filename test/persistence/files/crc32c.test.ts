@@ -45,7 +45,7 @@ describe('crc32c', () => {
     for (let i = 0; i < 1000; i++) {
       const c = Math.floor(next() * 2 ** 32);
       expect(unmaskCrc(maskedCrc(c))).toBe(c);
-      expect(maskedCrc(c)).toBe((((c >>> 15) | (c << 17)) + 0xa282ead8) % 2 ** 32 >>> 0);
+      expect(maskedCrc(c)).toBe(((((c >>> 15) | (c << 17)) + 0xa282ead8) % 2 ** 32) >>> 0);
     }
   });
 

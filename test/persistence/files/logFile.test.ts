@@ -14,7 +14,7 @@ const payloads = (sizes: number[], seed = 1): Uint8Array[] => {
 };
 const same = (scan: LogScan, expected: Uint8Array[]) => {
   expect(scan.records).toHaveLength(expected.length);
-  scan.records.forEach((r, i) => expect(Buffer.compare(r.data, expected[i]!), `record ${i}`).toBe(0));
+  for (const [i, r] of scan.records.entries()) expect(Buffer.compare(r.data, expected[i]!), `record ${i}`).toBe(0);
 };
 
 /**
@@ -61,7 +61,7 @@ describe('scanning a hand-made log', () => {
   });
 
   it('truncated anywhere: never damage, the records before the cut, a torn tail unless cut between records', () => {
-    const ends = new Set(scanLog(log).records.map((r, i, all) => all[i + 1]?.offset ?? log.length));
+    const ends = new Set(scanLog(log).records.map((_r, i, all) => all[i + 1]?.offset ?? log.length));
     for (let cut = 0; cut <= log.length; cut += cut < 100 ? 1 : 257) {
       const scan = scanLog(log.subarray(0, cut));
       expect(scan.damage, `cut at ${cut}`).toBeUndefined();
@@ -129,12 +129,18 @@ describe('scanning a hand-made log', () => {
       const scan = scanLog(bytes);
       expect(scan.damage, what).toBeUndefined();
       expect(scan.tornTail, what).toMatchObject({ offset, reason: expect.stringMatching(reason), reportedByLevelDb: reported });
-      expect(scan.records.map((r) => r.offset), what).toEqual([0]);
+      expect(
+        scan.records.map((r) => r.offset),
+        what,
+      ).toEqual([0]);
     }
     // The tail of a fragmented record: the whole record is lost, from its FIRST.
     const spanning = writeLog(payloads([10, 50_000]));
     const lastFragment = LOG_BLOCK_SIZE + 7;
-    expect(scanLog(flipFileBytes(spanning, lastFragment + 3)).tornTail).toMatchObject({ offset: 17, reason: expect.stringMatching(/checksum mismatch at byte 32768, inside the record/) });
+    expect(scanLog(flipFileBytes(spanning, lastFragment + 3)).tornTail).toMatchObject({
+      offset: 17,
+      reason: expect.stringMatching(/checksum mismatch at byte 32768, inside the record/),
+    });
   });
 });
 

@@ -48,7 +48,38 @@ describe('reading a MANIFEST', () => {
 
   it('decodes every VersionEdit field, and refuses what VersionEdit::DecodeFrom refuses', () => {
     const name = [...'leveldb.BytewiseComparator'].map((c) => c.charCodeAt(0));
-    const full = edit(1, name.length, ...name, 2, ...varint(9), 9, 7, 3, ...varint(300), 4, ...varint(2 ** 40), 5, 1, 3, 1, 2, 3, 6, 2, ...varint(8), 7, 3, ...varint(12), ...varint(2 << 20), 2, 97, 98, 2, 99, 100);
+    const full = edit(
+      1,
+      name.length,
+      ...name,
+      2,
+      ...varint(9),
+      9,
+      7,
+      3,
+      ...varint(300),
+      4,
+      ...varint(2 ** 40),
+      5,
+      1,
+      3,
+      1,
+      2,
+      3,
+      6,
+      2,
+      ...varint(8),
+      7,
+      3,
+      ...varint(12),
+      ...varint(2 << 20),
+      2,
+      97,
+      98,
+      2,
+      99,
+      100,
+    );
     expect(decodeVersionEdit(full)).toEqual({
       comparator: 'leveldb.BytewiseComparator',
       logNumber: 9,
@@ -135,7 +166,7 @@ describe('reading a MANIFEST', () => {
     expect((await checkStoreFiles(elsewhere)).problems).toEqual([{ file: 'MANIFEST-999999', reason: 'missing, though CURRENT names it' }]);
   });
 
-  it('through checkStoreFiles: a MANIFEST whose last edit is cut off is a torn tail, and LevelDB\'s own rule decides the rest', async () => {
+  it("through checkStoreFiles: a MANIFEST whose last edit is cut off is a torn tail, and LevelDB's own rule decides the rest", async () => {
     const records = scanLog(manifest).records;
     const last = records.at(-1)!.offset;
     const dir = copyStore(store.dir, dirs.fresh('cut'));
@@ -155,7 +186,10 @@ describe('reading a MANIFEST', () => {
     const edits = records.map((r) => decodeVersionEdit(r.data));
     const final = readManifest(manifest).state.logNumber;
     const retiring = edits.findIndex((e) => e.logNumber === final);
-    const before = edits.slice(0, retiring).reverse().find((e) => e.logNumber !== undefined)!.logNumber!;
+    const before = edits
+      .slice(0, retiring)
+      .reverse()
+      .find((e) => e.logNumber !== undefined)!.logNumber!;
     expect(before).toBeLessThan(final);
     const dir = copyStore(store.dir, dirs.fresh('cutback'));
     truncateSync(join(dir, manifestName), records[retiring]!.offset);

@@ -64,7 +64,11 @@ describe('checkStoreFiles', () => {
     expect(await checkStoreFiles(freshCopy)).toMatchObject({ kind: 'none', problems: [] });
     // A lone table or log is data all the same, and so is a MANIFEST recording tables.
     const manifest = readFileSync(join(compacted.dir, filesOf(compacted.dir, (n) => n.startsWith('MANIFEST-'))[0]!));
-    for (const [name, bytes] of [['000009.ldb', 'x'], ['000011.log', 'x'], ['MANIFEST-000004', manifest]] as const) {
+    for (const [name, bytes] of [
+      ['000009.ldb', 'x'],
+      ['000011.log', 'x'],
+      ['MANIFEST-000004', manifest],
+    ] as const) {
       const dir = dirs.fresh('lone');
       mkdirSync(dir);
       writeFileSync(join(dir, 'LOCK'), '');
@@ -85,7 +89,9 @@ describe('checkStoreFiles', () => {
     writeFileSync(join(dir, '999998.log'), damaged);
     const report = await checkStoreFiles(dir);
     expect(report.logs).toBe(2);
-    expect(report.problems).toMatchObject([{ file: '999998.log', offset: 0, reason: expect.stringMatching(/^checksum mismatch; LevelDB would silently drop it and read on from byte \d+$/) }]);
+    expect(report.problems).toMatchObject([
+      { file: '999998.log', offset: 0, reason: expect.stringMatching(/^checksum mismatch; LevelDB would silently drop it and read on from byte \d+$/) },
+    ]);
     // A torn tail is informative only.
     truncateSync(join(dir, '999998.log'), 0);
     writeFileSync(join(dir, '999999.log'), log.subarray(0, log.length - 3));

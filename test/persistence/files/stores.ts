@@ -108,7 +108,10 @@ export function flipped(bytes: Uint8Array, offset: number): Uint8Array {
 /** Every file's name and SHA-256, to show a check changed nothing. */
 export function fingerprint(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of readdirSync(dir).sort()) out[name] = createHash('sha256').update(readFileSync(join(dir, name))).digest('hex');
+  for (const name of readdirSync(dir).sort())
+    out[name] = createHash('sha256')
+      .update(readFileSync(join(dir, name)))
+      .digest('hex');
   return out;
 }
 

@@ -61,7 +61,12 @@ describe('checking tables', () => {
     expect(data.length).toBeGreaterThan(100);
     expect(meta.map((m) => m.name)).toEqual(['filter.leveldb.BuiltinBloomFilter2']);
     const next = rng(9);
-    const blocks: [string, BlockHandle][] = [...data.map((h, i) => [`data block ${i}`, h] as [string, BlockHandle]), ['filter', meta[0]!.handle], ['index', index], ['metaindex', metaindex]];
+    const blocks: [string, BlockHandle][] = [
+      ...data.map((h, i) => [`data block ${i}`, h] as [string, BlockHandle]),
+      ['filter', meta[0]!.handle],
+      ['index', index],
+      ['metaindex', metaindex],
+    ];
     for (const [what, handle] of blocks) {
       const end = handle.offset + handle.size + 5;
       // A random byte of the block, and one of its trailer (type or checksum) in turn.
@@ -97,7 +102,9 @@ describe('checking tables', () => {
 
     const gone = copyStore(store.dir, dirs.fresh('gone'));
     rmSync(join(gone, name));
-    expect((await checkStoreFiles(gone)).problems).toMatchObject([{ file: name, reason: expect.stringMatching(/^missing, though MANIFEST-\d+ lists it as a live table at level \d/) }]);
+    expect((await checkStoreFiles(gone)).problems).toMatchObject([
+      { file: name, reason: expect.stringMatching(/^missing, though MANIFEST-\d+ lists it as a live table at level \d/) },
+    ]);
 
     // TableCache falls back to the old .sst name; an orphan LevelDB would delete is no concern.
     const other = copyStore(store.dir, dirs.fresh('other'));

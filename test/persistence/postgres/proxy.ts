@@ -71,12 +71,19 @@ export class PgProxy {
   /** While on, every connection is cut and new ones are cut at once (a server that is down). */
   refuse(on: boolean): void {
     this.refusing = on;
-    if (on) for (const [client, upstream] of this.pairs) (client.destroy(), upstream.destroy());
+    if (on) this.cutAll();
+  }
+
+  private cutAll(): void {
+    for (const [client, upstream] of this.pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
   }
 
   async close(): Promise<void> {
     this.release();
-    for (const [client, upstream] of this.pairs) (client.destroy(), upstream.destroy());
+    this.cutAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

@@ -68,9 +68,10 @@ describePg('PostgreSQL store schema', (url) => {
     const schema = newSchema();
     const store = backend(schema);
     await store.open();
-    const { rows: tables } = await admin.query(`SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'S') ORDER BY 1`, [
-      schema,
-    ]);
+    const { rows: tables } = await admin.query(
+      `SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'S') ORDER BY 1`,
+      [schema],
+    );
     expect(tables.map((t) => `${t.relname}:${t.relkind}`)).toEqual(['bc_kv:r', 'bc_meta:r', 'bc_writer_seq:S', 'bc_writers:r']);
     const { rows: meta } = await admin.query(`SELECT name, value FROM ${schema}.bc_meta`);
     expect(meta).toEqual([{ name: 'schema_version', value: SCHEMA_VERSION }]);

@@ -45,17 +45,24 @@ describePg('PostgreSQL commit transactions', (url) => {
 
   /** The pid of the session that holds `backend`'s row in bc_writers locked (its committer, inside a transaction). */
   async function committerPid(): Promise<number> {
-    const { rows } = await admin.query(
-      `SELECT pid FROM pg_locks WHERE relation = to_regclass($1) AND mode = 'RowExclusiveLock' AND granted AND pid <> pg_backend_pid()`,
-      [`${fresh.schema}.bc_writers`],
-    );
+    const { rows } = await admin.query(`SELECT pid FROM pg_locks WHERE relation = to_regclass($1) AND mode = 'RowExclusiveLock' AND granted AND pid <> pg_backend_pid()`, [
+      `${fresh.schema}.bc_writers`,
+    ]);
     expect(rows).toHaveLength(1);
     return rows[0].pid as number;
   }
 
   it('reads versions and range keys, writes puts and deletes, and returns what work returned', async () => {
     const backend = await open();
-    await backend.write(new Map([['k/a', bytes('1')], ['k/b\x00x', bytes('2')], ['k/c', bytes('3')], ['z', bytes('4')]]), { sync: true });
+    await backend.write(
+      new Map([
+        ['k/a', bytes('1')],
+        ['k/b\x00x', bytes('2')],
+        ['k/c', bytes('3')],
+        ['z', bytes('4')],
+      ]),
+      { sync: true },
+    );
     const before = await backend.getVersioned(['k/a', 'k/b\x00x', 'missing']);
     expect(before[2]).toBeUndefined();
     const seen = await backend.transact(async (tx) => {
@@ -83,7 +90,11 @@ describePg('PostgreSQL commit transactions', (url) => {
     );
     expect(seen.ranges).toEqual([['k/a', 'k/b\x00x', 'k/c'], [], ['k/b\x00x'], ['k/a']]);
     const after = await backend.getVersioned(['k/a', 'k/c', 'k/d']);
-    expect(after.map((found) => [text(found?.bytes), found?.version])).toEqual([['6', '9001'], [undefined, undefined], ['5', '9001']]);
+    expect(after.map((found) => [text(found?.bytes), found?.version])).toEqual([
+      ['6', '9001'],
+      [undefined, undefined],
+      ['5', '9001'],
+    ]);
     expect(await backend.keys(everything)).toEqual(['k/a', 'k/b\x00x', 'k/d', 'z']);
   });
 
