@@ -22,6 +22,8 @@ export interface PersistedActor<TContext = unknown> {
 // biome-ignore lint/suspicious/noExplicitAny: a kind of any context; `unknown` would not accept a concrete kind where any kind goes
 export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TContext>> {
   readonly machine: AnyStateMachine;
+  /** Whether a state (a snapshot's `value`) is final, as the machine defines it: a settled actor is passivated once idle. */
+  settled(value: unknown): boolean;
 }
 
 /**
@@ -244,7 +246,7 @@ export class ActorRegistry {
     hosted.pins = 0;
     hosted.pending = null;
     hosted.pendingVersion = null;
-    if (hosted.actor !== null && hosted.actor.getSnapshot().value === 'complete') this.evict(hosted);
+    if (hosted.actor !== null && hosted.kind.settled(hosted.actor.getSnapshot().value)) this.evict(hosted);
   }
 
   /** Stops the least recently used idle actors until the bound (or `down`, when above it) holds. */

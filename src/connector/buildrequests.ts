@@ -4,6 +4,7 @@
 import type { PersistedActor } from '../actors/registry.ts';
 import type { Transaction } from '../actors/transaction.ts';
 import { AlreadyClaimedError, NotClaimedError } from '../errors.ts';
+import { isSettled } from '../machines/buildRequest.ts';
 import type { BuildRequestContext, BuildRequestEvent } from '../machines/buildRequest.ts';
 import { idOfKey, recordPrefix, timePart } from '../persistence/keys.ts';
 import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
@@ -112,7 +113,7 @@ export class BuildRequestsComponent {
   }
 
   private matches({ value, context: c }: BuildRequest, f: Filter): boolean {
-    const complete = value === 'complete';
+    const complete = isSettled(value);
     if (f.buildername !== null && c.buildername !== f.buildername) return false;
     if (f.bsid !== null && c.buildsetid !== f.bsid) return false;
     if (f.complete !== null && f.complete !== complete) return false;
@@ -178,7 +179,7 @@ async function sendAll(tx: Transaction, brids: readonly number[], event: BuildRe
 }
 
 function describe({ value, context: c }: BuildRequest, masterid: number): string {
-  if (value === 'complete') return 'is complete';
+  if (isSettled(value)) return 'is complete';
   if (c.claimedBy === null) return 'is not claimed';
   return c.claimedBy === masterid ? 'is already claimed by this master' : `is claimed by master ${c.claimedBy}`;
 }
@@ -192,7 +193,7 @@ export function brdict({ value, context: c }: BuildRequest, masterid: number): B
     claimed: c.claimedAt !== null,
     claimed_at: toDate(c.claimedAt),
     mine: c.claimedBy !== null && c.claimedBy === masterid,
-    complete: value === 'complete',
+    complete: isSettled(value),
     complete_at: toDate(c.completeAt),
     results: c.results,
     submitted_at: new Date(c.submittedAt),

@@ -1,5 +1,5 @@
 import type { ActorKind, PersistedActor } from '../actors/registry.ts';
-import { buildRequestMachine } from '../machines/buildRequest.ts';
+import { buildRequestMachine, isSettled } from '../machines/buildRequest.ts';
 import type { BuildRequestContext } from '../machines/buildRequest.ts';
 import { changeSourceMachine } from '../machines/changeSource.ts';
 import type { ChangeSourceContext } from '../machines/changeSource.ts';
@@ -34,11 +34,12 @@ export const buildRequestIndex = {
 export const buildRequests: ActorKind<BuildRequestContext> = {
   name: 'br',
   machine: buildRequestMachine,
+  settled: isSettled,
   indexes({ value, context: c }: BuildRequest) {
     const id = idPart(c.brid);
     const keys = [buildRequestIndex.builder(c.buildername) + id, buildRequestIndex.buildset(c.buildsetid) + id];
     if (c.claimedBy !== null) keys.push(buildRequestIndex.claimedBy(c.claimedBy) + id);
-    if (value !== 'complete') {
+    if (!isSettled(value)) {
       keys.push(buildRequestIndex.incomplete() + id);
       if (c.claimedAt === null) keys.push(buildRequestIndex.unclaimed(c.buildername) + id);
       else keys.push(buildRequestIndex.claimedAt() + timePart(c.claimedAt) + id);
@@ -57,6 +58,7 @@ export const changeSourceIndex = {
 export const changeSources: ActorKind<ChangeSourceContext> = {
   name: 'cs',
   machine: changeSourceMachine,
+  settled: () => false, // a change source changes hands for as long as it exists
   indexes({ context: c }: PersistedActor<ChangeSourceContext>) {
     const keys = [changeSourceIndex.name(c.name) + idPart(c.id)];
     if (c.masterid !== null) keys.push(changeSourceIndex.master(c.masterid) + idPart(c.id));

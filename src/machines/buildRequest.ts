@@ -34,6 +34,12 @@ export type BuildRequestEvent =
 
 export type BuildRequestState = 'unclaimed' | 'claimed' | 'complete';
 
+/** The state a request ends in: nothing but its owner's unclaim or reclaim moves it on. */
+export const COMPLETE: BuildRequestState = 'complete';
+
+/** Whether a request's state (a snapshot's `value`) is final, so its actor need not stay live. */
+export const isSettled = (value: unknown): boolean => value === COMPLETE;
+
 const releaseClaim = { claimedBy: null, claimedAt: null } as const;
 
 export const buildRequestMachine = setup({
