@@ -111,6 +111,12 @@ export function integer(value: unknown, name: string): number {
   return value;
 }
 
+/** A count of things asked for: an integer >= 0. */
+export function count(value: unknown, name: string): number {
+  if (integer(value, name) < 0) throw new InvalidArgumentError(`${name} must be >= 0, not ${value}`);
+  return value as number;
+}
+
 export function nonNegativeNumber(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) refuse(name, 'a finite number >= 0', value);
   return value;

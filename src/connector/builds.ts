@@ -1,6 +1,4 @@
-// builds: spec buildbot-database.md, "builds".
-import { InvalidArgumentError } from '../errors.ts';
-import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
+import { idsUnder, readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { BDict } from '../types.ts';
 import * as v from '../validate.ts';
 import { breathe, due } from '../actors/breathe.ts';
@@ -29,7 +27,7 @@ export class BuildsComponent {
     v.integer(number, 'number');
     const now = this.core.now().getTime();
     return this.core.run(async (tx) => {
-      if ((await readRecord(tx, buildRequests, brid)) === undefined) throw new InvalidArgumentError(`build request ${brid} does not exist`);
+      await requireRecord(tx, buildRequests, brid, 'build request');
       const bid = await tx.allocateId(builds.name);
       tx.putRecord(builds, bid, { bid, number, brid, start_time: now, finish_time: null });
       return bid;

@@ -3,7 +3,7 @@
 import { InvalidArgumentError, KeyError } from '../errors.ts';
 import { prefixRange } from '../persistence/backend.ts';
 import { idOfKey, recordPrefix } from '../persistence/keys.ts';
-import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
+import { idsUnder, readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { BsDict, Properties } from '../types.ts';
 import * as v from '../validate.ts';
@@ -43,9 +43,7 @@ export class BuildsetsComponent {
     const external_idstring = a.external_idstring === undefined ? null : v.nullableString(a.external_idstring, 'external_idstring');
     const submittedAt = this.core.now().getTime();
     return this.core.run(async (tx) => {
-      if ((await readRecord(tx, sourceStampSets, sourcestampsetid)) === undefined) {
-        throw new InvalidArgumentError(`sourcestampset ${sourcestampsetid} does not exist`);
-      }
+      await requireRecord(tx, sourceStampSets, sourcestampsetid, 'sourcestampset');
       const bsid = await tx.allocateId(buildsets.name);
       tx.putRecord(buildsets, bsid, {
         bsid,
@@ -100,7 +98,7 @@ export class BuildsetsComponent {
 
   /** The `count` most recently submitted buildsets that match, oldest first. */
   async getRecentBuildsets(count: number, options?: RecentBuildsetsOptions): Promise<BsDict[]> {
-    if (v.integer(count, 'count') < 0) throw new InvalidArgumentError(`count must be >= 0, not ${count}`);
+    v.count(count, 'count');
     const opts = v.options(options, 'getRecentBuildsets options', ['branch', 'repository', 'complete']);
     const want = {
       branch: opts.branch === undefined ? null : v.nullableString(opts.branch, 'branch'),

@@ -1,8 +1,6 @@
-// changes: spec buildbot-database.md, "changes" (0.8.8, with codebase).
-import { InvalidArgumentError } from '../errors.ts';
 import { prefixRange } from '../persistence/backend.ts';
 import { idOfKey, recordPrefix } from '../persistence/keys.ts';
-import { readRecord, readRecords } from '../persistence/records.ts';
+import { readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { ChDict, Properties } from '../types.ts';
 import * as v from '../validate.ts';
 import type { Core } from './core.ts';
@@ -75,7 +73,7 @@ export class ChangesComponent {
       uids: uid === null ? [] : [uid],
     };
     return this.core.run(async (tx) => {
-      if (uid !== null && (await readRecord(tx, users, uid)) === undefined) throw new InvalidArgumentError(`user ${uid} does not exist`);
+      if (uid !== null) await requireRecord(tx, users, uid, 'user');
       const changeid = await tx.allocateNewestId(changes.name);
       tx.putRecord(changes, changeid, { changeid, ...change });
       return changeid;
@@ -102,7 +100,7 @@ export class ChangesComponent {
 
   /** The `count` changes with the highest changeids, ascending by changeid. */
   async getRecentChanges(count: number): Promise<ChDict[]> {
-    if (v.integer(count, 'count') < 0) throw new InvalidArgumentError(`count must be >= 0, not ${count}`);
+    v.count(count, 'count');
     if (count === 0) return [];
     const reader = this.core.reader;
     const keys = await reader.keys(prefixRange(recordPrefix(changes.name), { reverse: true, limit: count }));

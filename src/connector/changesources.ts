@@ -5,7 +5,7 @@ import { ChangeSourceAlreadyClaimedError, InvalidArgumentError } from '../errors
 import type { ChangeSourceContext } from '../machines/changeSource.ts';
 import type { PersistedActor } from '../actors/registry.ts';
 import { recordPrefix } from '../persistence/keys.ts';
-import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/records.ts';
+import { firstIdUnder, idsUnder, readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { ChangeSourceDict } from '../types.ts';
 import * as v from '../validate.ts';
 import { breathe, due } from '../actors/breathe.ts';
@@ -38,9 +38,7 @@ export class ChangeSourcesComponent {
     return this.core.run(async (tx) => {
       const hosted = await tx.actor(changeSources, changesourceid);
       if (hosted === null) throw new InvalidArgumentError(`change source ${changesourceid} does not exist`);
-      if (masterid !== null && (await readRecord(tx, masters, masterid)) === undefined) {
-        throw new InvalidArgumentError(`master ${masterid} does not exist`);
-      }
+      if (masterid !== null) await requireRecord(tx, masters, masterid, 'master');
       const owner = (tx.snapshot(hosted).context as ChangeSourceContext).masterid;
       const ownerActive = owner !== null && (await readRecord(tx, masters, owner))?.active === true;
       if (tx.send(hosted, { type: 'changesource.setMaster', masterid, ownerActive }) === null && owner !== null) {

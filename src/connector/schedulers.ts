@@ -1,6 +1,6 @@
 // schedulers: spec buildbot-database.md, "schedulers" (change classifications).
 import { InvalidArgumentError } from '../errors.ts';
-import { readRecord, readRecords } from '../persistence/records.ts';
+import { readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import * as v from '../validate.ts';
 import { breathe, due } from '../actors/breathe.ts';
 import type { Core } from './core.ts';
@@ -19,10 +19,10 @@ export class SchedulersComponent {
     v.atMost(keys.length, 'classifications', 'idsPerCall', 'changeids');
     const entries = keys.map((key) => [v.idKey(key, 'classifications key'), v.boolean((given as Record<string, unknown>)[key], `classifications[${key}]`)] as const);
     await this.core.run(async (tx) => {
-      if ((await readRecord(tx, objects, objectid)) === undefined) throw new InvalidArgumentError(`object ${objectid} does not exist`);
+      await requireRecord(tx, objects, objectid, 'object');
       for (const [i, [changeid]] of entries.entries()) {
         if (due(i)) await breathe();
-        if ((await readRecord(tx, changes, changeid)) === undefined) throw new InvalidArgumentError(`change ${changeid} does not exist`);
+        await requireRecord(tx, changes, changeid, 'change');
       }
       const previous = await readRecord(tx, classifications, objectid);
       const important = { ...previous?.important };

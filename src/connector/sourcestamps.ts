@@ -1,6 +1,6 @@
 // sourcestamps: spec buildbot-database.md, "sourcestamps" (0.8.8, with codebase).
 import { InvalidArgumentError } from '../errors.ts';
-import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
+import { idsUnder, readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { SsDict } from '../types.ts';
 import * as v from '../validate.ts';
@@ -45,12 +45,10 @@ export class SourceStampsComponent {
       changeids: a.changeids === undefined ? [] : [...new Set(v.ids(a.changeids, 'changeids'))].sort((x, y) => x - y),
     };
     return this.core.run(async (tx) => {
-      if ((await readRecord(tx, sourceStampSets, stamp.sourcestampsetid)) === undefined) {
-        throw new InvalidArgumentError(`sourcestampset ${stamp.sourcestampsetid} does not exist`);
-      }
+      await requireRecord(tx, sourceStampSets, stamp.sourcestampsetid, 'sourcestampset');
       for (const [i, changeid] of stamp.changeids.entries()) {
         if (due(i)) await breathe();
-        if ((await readRecord(tx, changes, changeid)) === undefined) throw new InvalidArgumentError(`change ${changeid} does not exist`);
+        await requireRecord(tx, changes, changeid, 'change');
       }
       const ssid = await tx.allocateId(sourceStamps.name);
       tx.putRecord(sourceStamps, ssid, { ssid, ...stamp });

@@ -1,7 +1,7 @@
 // state: spec buildbot-database.md, "state". Objects are named by (name,
 // class_name); each holds JSON values by name.
-import { InvalidArgumentError, KeyError } from '../errors.ts';
-import { firstIdUnder, readRecord } from '../persistence/records.ts';
+import { KeyError } from '../errors.ts';
+import { firstIdUnder, readRecord, requireRecord } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import * as v from '../validate.ts';
 import type { Core } from './core.ts';
@@ -41,7 +41,7 @@ export class StateComponent {
     v.string(name, 'name');
     const json = v.jsonText(value, 'value');
     await this.core.run(async (tx) => {
-      if ((await readRecord(tx, objects, objectid)) === undefined) throw new InvalidArgumentError(`object ${objectid} does not exist`);
+      await requireRecord(tx, objects, objectid, 'object');
       const previous = await stateOf(tx, objectid, name);
       const id = previous?.id ?? (await tx.allocateId(states.name));
       tx.putRecord(states, id, { id, objectid, name, value: json }, previous);

@@ -1,4 +1,4 @@
-import { ClosedError } from '../errors.ts';
+import { ClosedError, InvalidArgumentError } from '../errors.ts';
 import type { Backend, KeyRange } from './backend.ts';
 import { prefixRange } from './backend.ts';
 import { decodeStored } from './codec.ts';
@@ -76,6 +76,13 @@ export class StoreReader implements Reader {
 
 export function readRecord<R>(reader: Reader, kind: RecordKind<R>, id: number): Promise<R | undefined> {
   return reader.get<R>(recordKey(kind.name, id));
+}
+
+/** The record of an id an argument names; InvalidArgumentError `<what> <id> does not exist` when there is none. */
+export async function requireRecord<R>(reader: Reader, kind: RecordKind<R>, id: number, what: string): Promise<R> {
+  const record = await readRecord(reader, kind, id);
+  if (record === undefined) throw new InvalidArgumentError(`${what} ${id} does not exist`);
+  return record;
 }
 
 /** Records for ids, in the same order; missing ones are left out. */
