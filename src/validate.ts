@@ -176,6 +176,11 @@ export function boolean(value: unknown, name: string): boolean {
 }
 
 /** An optional value: absent or null is null, else it must pass `check`. */
+/** The argument `args[key]`, checked; `fallback` when it is not given. */
+export function given<T, F>(args: Record<string, unknown>, key: string, fallback: F, check: (value: unknown, name: string) => T): T | F {
+  return args[key] === undefined ? fallback : check(args[key], key);
+}
+
 export function optional<T>(value: unknown, name: string, check: (value: unknown, name: string) => T): T | null {
   return value === undefined || value === null ? null : check(value, name);
 }

@@ -40,7 +40,7 @@ export class BuildsetsComponent {
     const reason = v.string(a.reason, 'reason');
     const properties = v.propertiesJson(a.properties, 'properties');
     const builderNames = builderList(a.builderNames);
-    const external_idstring = a.external_idstring === undefined ? null : v.nullableString(a.external_idstring, 'external_idstring');
+    const external_idstring = v.given(a, 'external_idstring', null, v.nullableString);
     const submittedAt = this.core.now().getTime();
     return this.core.run(async (tx) => {
       await requireRecord(tx, sourceStampSets, sourcestampsetid, 'sourcestampset');
@@ -101,8 +101,8 @@ export class BuildsetsComponent {
     v.count(count, 'count');
     const opts = v.options(options, 'getRecentBuildsets options', ['branch', 'repository', 'complete']);
     const want = {
-      branch: opts.branch === undefined ? null : v.nullableString(opts.branch, 'branch'),
-      repository: opts.repository === undefined ? null : v.nullableString(opts.repository, 'repository'),
+      branch: v.given(opts, 'branch', null, v.nullableString),
+      repository: v.given(opts, 'repository', null, v.nullableString),
       complete: v.optional(opts.complete, 'complete', v.boolean),
     };
     const found: BuildsetRecord[] = [];

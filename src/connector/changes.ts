@@ -53,13 +53,13 @@ export class ChangesComponent {
   /** Adds a change; resolves to its changeid. Every argument is optional and named. */
   async addChange(args: AddChangeArgs = {}): Promise<number> {
     const a = v.keywords(args, 'addChange arguments', ADD_KEYS);
-    const text = (key: string, fallback: string | null) => (a[key] === undefined ? fallback : v.nullableString(a[key], key));
-    const uid = a.uid === undefined ? null : v.nullableId(a.uid, 'uid');
+    const text = (key: string, fallback: string | null) => v.given(a, key, fallback, v.nullableString);
+    const uid = v.given(a, 'uid', null, v.nullableId);
     const change: Omit<ChangeRecord, 'changeid'> = {
       author: text('author', null),
       files: v.optional(a.files, 'files', v.strings) ?? [],
-      comments: a.comments === undefined ? null : v.nullableText(a.comments, 'comments'),
-      is_dir: a.is_dir === undefined ? 0 : v.integer(a.is_dir, 'is_dir'),
+      comments: v.given(a, 'comments', null, v.nullableText),
+      is_dir: v.given(a, 'is_dir', 0, v.integer),
       links: v.optional(a.links, 'links', v.strings) ?? [],
       revision: text('revision', null),
       when_timestamp: v.dateOrNow(a.when_timestamp, 'when_timestamp', () => this.core.now()),
@@ -67,9 +67,9 @@ export class ChangesComponent {
       category: text('category', null),
       revlink: text('revlink', ''),
       properties: a.properties === undefined ? '{}' : v.propertiesJson(a.properties, 'properties', 'Change'),
-      repository: a.repository === undefined ? '' : v.string(a.repository, 'repository'),
-      codebase: a.codebase === undefined ? '' : v.string(a.codebase, 'codebase'),
-      project: a.project === undefined ? '' : v.string(a.project, 'project'),
+      repository: v.given(a, 'repository', '', v.string),
+      codebase: v.given(a, 'codebase', '', v.string),
+      project: v.given(a, 'project', '', v.string),
       uids: uid === null ? [] : [uid],
     };
     return this.core.run(async (tx) => {

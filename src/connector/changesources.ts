@@ -57,7 +57,7 @@ export class ChangeSourcesComponent {
   async getChangeSources(options?: { active?: boolean | null; masterid?: number | null }): Promise<ChangeSourceDict[]> {
     const opts = v.options(options, 'getChangeSources options', ['active', 'masterid']);
     const active = opts.active === undefined || opts.active === null ? null : v.boolean(opts.active, 'active');
-    const masterid = opts.masterid === undefined ? null : v.nullableId(opts.masterid, 'masterid');
+    const masterid = v.given(opts, 'masterid', null, v.nullableId);
     const reader = this.core.reader;
     const prefix = masterid !== null ? changeSourceIndex.master(masterid) : active === true ? changeSourceIndex.master() : recordPrefix(changeSources.name);
     const ids = (await idsUnder(reader, prefix)).sort((a, b) => a - b);

@@ -40,7 +40,7 @@ export class SourceStampsComponent {
       revision: v.nullableString(a.revision, 'revision'),
       repository: v.string(a.repository, 'repository'),
       project: v.string(a.project, 'project'),
-      codebase: a.codebase === undefined ? '' : v.string(a.codebase, 'codebase'),
+      codebase: v.given(a, 'codebase', '', v.string),
       patch: parsePatch(a),
       changeids: a.changeids === undefined ? [] : [...new Set(v.ids(a.changeids, 'changeids'))].sort((x, y) => x - y),
     };
@@ -70,7 +70,7 @@ export class SourceStampsComponent {
 
 /** The patch, or null without a body; the other patch_* arguments are checked even then (Buildbot ignores them). */
 function parsePatch(a: Record<string, unknown>): PatchRecord | null {
-  const optional = (key: string, fallback: string | null, limit?: 'textLength') => (a[key] === undefined ? fallback : v.nullableString(a[key], key, limit));
+  const optional = (key: string, fallback: string | null, limit?: 'textLength') => v.given(a, key, fallback, (value, name) => v.nullableString(value, name, limit));
   const patch = {
     level: a.patch_level === undefined || a.patch_level === null ? 0 : v.integer(a.patch_level, 'patch_level'),
     author: optional('patch_author', ''),
