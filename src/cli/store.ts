@@ -68,30 +68,17 @@ export async function openReadOnly(location: string, options: OpenReadOnlyOption
   if (isPostgresLocation(location)) return openShared(location, shown, options);
   if (!existsSync(location)) throw new CliError(`no store at ${location}: the directory does not exist`, EXIT.noStore);
   if (!statSync(location).isDirectory()) throw new CliError(`no store at ${location}: not a directory`, EXIT.noStore);
-  const backend = levelDBBackend(location, { createIfMissing: false });
-  try {
-    await backend.open();
-  } catch (error) {
-    throw storeError(location, error);
-  }
-  const { connectors, reader } = readOnlyConnectors(backend, shown);
-  return {
-    location,
-    shown,
-    backend,
-    connector: connectors,
-    read: (work) => work(connectors),
-    async close() {
-      reader.close();
-      await backend.close();
-    },
-  };
+  return opened(location, shown, levelDBBackend(location, { createIfMissing: false }));
 }
 
 async function openShared(location: string, shown: string, options: OpenReadOnlyOptions): Promise<ReadOnlyStore> {
   // Fail fast (the backend retries an unreachable server for seconds), and refuse an empty schema unless told to make it.
   await probeStore(location, shown, { mustExist: !options.create });
-  const backend: SharedBackend = postgresBackend(location, { sync: true, createIfMissing: options.create === true });
+  return opened(location, shown, postgresBackend(location, { sync: true, createIfMissing: options.create === true }));
+}
+
+/** Opens `backend` behind connectors that refuse every write; on a shared store `read` sees one snapshot. */
+async function opened(location: string, shown: string, backend: Backend): Promise<ReadOnlyStore> {
   try {
     await backend.open();
   } catch (error) {
@@ -103,7 +90,7 @@ async function openShared(location: string, shown: string, options: OpenReadOnly
     shown,
     backend,
     connector: connectors,
-    read: (work) => backend.readSnapshot((view: SnapshotView) => work(readOnlyConnectors(oneAtATime(view), shown).connectors)),
+    read: isShared(backend) ? (work) => backend.readSnapshot((view: SnapshotView) => work(readOnlyConnectors(oneAtATime(view), shown).connectors)) : (work) => work(connectors),
     async close() {
       reader.close();
       await backend.close();
