@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openCoordinator } from '../../src/api.ts';
+import { seededRandom } from '../../src/cli/farm.ts';
 import type { Connector, Coordinator } from '../../src/api.ts';
 import { SharedMemoryStore } from '../../src/persistence/sharedMemory.ts';
 import type { SharedFault } from '../../src/persistence/sharedMemory.ts';
@@ -130,18 +131,6 @@ function linearizable(calls: Call[], initial: State, final: State): boolean {
   return search(initial, 0n);
 }
 
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const picks = fc.uniqueArray(fc.integer({ min: 0, max: REQUESTS - 1 }), { minLength: 1, maxLength: 3 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('claim' as const), picks }) },
@@ -185,7 +174,7 @@ async function call(db: Connector, op: Op, masterids: number[], cs: number): Pro
 }
 
 async function runSchedule(seed: number, ops: Op[][], faults: boolean): Promise<{ calls: Call[]; initial: State; final: State }> {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const store = new SharedMemoryStore();
   const clock = new TestClock(SUBMITTED_AT);
   const coordinators: Coordinator[] = [];
