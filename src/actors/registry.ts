@@ -139,16 +139,32 @@ export class ActorRegistry {
    * flight, since it must load it first and so waits here.
    */
   private fetch(kind: ActorKind, ids: readonly number[]): Promise<void> {
-    const keys = ids.map((id) => recordKey(kind.name, id));
     const backend = this.backend;
-    let stored: (i: number) => Promise<{ bytes: Uint8Array; version: Version | null } | undefined>;
-    if (isShared(backend)) {
-      const all = backend.getVersioned(keys);
-      stored = (i) => all.then((found) => found[i]);
-    } else {
-      stored = (i) => backend.get(keys[i]!).then((bytes) => (bytes === undefined ? undefined : { bytes, version: null }));
+    if (!isShared(backend)) {
+      const one = (id: number) => {
+        const key = recordKey(kind.name, id);
+        return this.host(
+          kind,
+          id,
+          key,
+          backend.get(key).then((bytes) => (bytes === undefined ? undefined : { bytes, version: null })),
+        );
+      };
+      // A command's own load is one id, on the claim path: one read and nothing around it.
+      return ids.length === 1 ? one(ids[0]!) : Promise.all(ids.map(one)).then(() => {});
     }
-    return Promise.all(ids.map((id, i) => this.host(kind, id, keys[i]!, stored(i)))).then(() => {});
+    const keys = ids.map((id) => recordKey(kind.name, id));
+    const all = backend.getVersioned(keys);
+    return Promise.all(
+      ids.map((id, i) =>
+        this.host(
+          kind,
+          id,
+          keys[i]!,
+          all.then((found) => found[i]),
+        ),
+      ),
+    ).then(() => {});
   }
 
   private host(kind: ActorKind, id: number, key: string, stored: Promise<{ bytes: Uint8Array; version: Version | null } | undefined>): Promise<void> {
