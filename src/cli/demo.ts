@@ -11,10 +11,11 @@ import { startInspectorServer } from '../view/inspector.ts';
 import { startLiveView } from '../view/server.ts';
 import type { LiveView } from '../view/server.ts';
 import { parseHost, parsePort, parseSeconds, wholeNumber } from './args.ts';
-import { CliError, EXIT } from './exit.ts';
 import { Farm, SimulatedClock, TIMING, seededRandom } from './farm.ts';
 import type { SimMaster } from './farm.ts';
-import { checkHost, listenError, listeningOn, untilInterrupted } from './serve.ts';
+import { checkHost, listenError, listeningOn } from './serve.ts';
+import { endDemo } from './demoEnd.ts';
+import { countStates } from '../view/summary.ts';
 import { storeError } from './store.ts';
 import { CHANGE_SOURCE } from './demoMaster.ts';
 import { runSharedDemo } from './demoShared.ts';
@@ -199,25 +200,19 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const all = await first!.buildrequests.getBuildRequests();
     const mastersNow = await first!.masters.getMasters();
     const c = farm.counts;
-    const lines = [
-      '',
-      `${interrupted ? `interrupted at tick ${farm.tick} of ${TIMING.ticks}` : 'done'} in ${seconds.toFixed(1)} s, ${simTime()} simulated; store ${resolve(options.location)}`,
-      `this run: ${c.changes} changes, ${c.buildsets} buildsets (${c.buildsetsComplete} completed), ${c.expired} claim(s) expired, ${c.tookOver} taken over from ${victim.name}`,
-      `the store: ${all.length} build requests, ${all.filter((br) => br.complete).length} complete, ${all.filter((br) => br.claimed && !br.complete).length} claimed, ${all.filter((br) => !br.claimed && !br.complete).length} unclaimed`,
-      ...masters.map((m) => {
-        const row = mastersNow.find((r) => r.id === m.db.masterid);
-        return `  ${m.name}  ${row?.active ? 'active  ' : 'inactive'}  claim races won ${m.won}, lost ${m.lost}; took over ${m.tookOver}, built ${m.built}${m.alive ? '' : ' (died)'}`;
-      }),
-      `requests won twice: ${c.doubleWins}`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    if (c.doubleWins > 0) throw new CliError(`${c.doubleWins} request(s) were won by two masters at once`, EXIT.failed);
-    if (interrupted) throw new CliError('interrupted', EXIT.interrupted);
-    if (options.hold) {
-      const stopped = untilInterrupted(); // listening before saying so: a Ctrl-C right after the line ends it cleanly
-      process.stdout.write(`serving the live view at ${view.url} until Ctrl-C\n`);
-      await stopped;
-    }
+    await endDemo({
+      interrupted,
+      ticksRun: farm.tick,
+      seconds,
+      simulated: simTime(),
+      store: resolve(options.location),
+      run: { ...c, victim: victim.name },
+      requests: { total: all.length, ...countStates(all) },
+      masters: masters.map((m) => ({ ...m, active: mastersNow.find((r) => r.id === m.db.masterid)?.active === true, died: !m.alive })),
+      doubleWins: c.doubleWins,
+      hold: options.hold === true,
+      viewUrl: view.url,
+    });
   } finally {
     display?.stop();
     removeInterrupt();

@@ -22,7 +22,8 @@ import type { FromMaster, Opened, SetUp, TickReport, ToMaster } from './demoMast
 import { CliError, EXIT } from './exit.ts';
 import { QUIET, SimulatedClock, TIMING } from './farm.ts';
 import type { FarmCounts } from './farm.ts';
-import { checkHost, listenError, listeningOn, untilInterrupted } from './serve.ts';
+import { checkHost, listenError, listeningOn } from './serve.ts';
+import { endDemo } from './demoEnd.ts';
 import { openReadOnly, sharedStore } from './store.ts';
 import type { ReadOnlyStore } from './store.ts';
 
@@ -326,25 +327,30 @@ export async function runSharedDemo(options: DemoOptions): Promise<void> {
     const counts = await requestCounts(store);
     const mastersNow = await store.read((connectors) => connectors().masters.getMasters());
     const sum = (key: keyof FarmCounts) => masters.reduce((total, m) => total + (m.counts?.[key] ?? 0), 0);
-    const lines = [
-      '',
-      `${interrupted ? `interrupted at tick ${ticksRun} of ${TIMING.ticks}` : 'done'} in ${seconds.toFixed(1)} s, ${simTime()} simulated; store ${shown}`,
-      `this run: ${sum('changes')} changes, ${sum('buildsets')} buildsets (${sum('buildsetsComplete')} completed), ${sum('expired')} claim(s) expired, ${audit.tookOver} taken over from ${victim.name}`,
-      `the store: ${counts.total} build requests, ${counts.complete} complete, ${counts.claimed} claimed, ${counts.unclaimed} unclaimed`,
-      ...masters.map((m) => {
-        const row = mastersNow.find((r) => r.id === m.masterid);
-        return `  ${m.name}  ${row?.active ? 'active  ' : 'inactive'}  claim races won ${m.won}, lost ${m.lost}; took over ${m.tookOver}, built ${m.built}${m === victim && ticksRun >= TIMING.deathTick ? ' (died)' : ''}`;
-      }),
-      `requests won twice: ${audit.doubleWins}`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    if (audit.doubleWins > 0) throw new CliError(`${audit.doubleWins} request(s) were won by two masters at once`, EXIT.failed);
-    if (interrupted) throw new CliError('interrupted', EXIT.interrupted);
-    if (options.hold) {
-      const stopped = untilInterrupted(); // listening before saying so: a Ctrl-C right after the line ends it cleanly
-      process.stdout.write(`serving the live view at ${view.url} until Ctrl-C\n`);
-      await stopped;
-    }
+    await endDemo({
+      interrupted,
+      ticksRun,
+      seconds,
+      simulated: simTime(),
+      store: shown,
+      run: {
+        changes: sum('changes'),
+        buildsets: sum('buildsets'),
+        buildsetsComplete: sum('buildsetsComplete'),
+        expired: sum('expired'),
+        tookOver: audit.tookOver,
+        victim: victim.name,
+      },
+      requests: counts,
+      masters: masters.map((m) => ({
+        ...m,
+        active: mastersNow.find((r) => r.id === m.masterid)?.active === true,
+        died: m === victim && ticksRun >= TIMING.deathTick,
+      })),
+      doubleWins: audit.doubleWins,
+      hold: options.hold === true,
+      viewUrl: view.url,
+    });
   } finally {
     display?.stop();
     removeInterrupt();
