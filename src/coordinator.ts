@@ -6,6 +6,7 @@ import type { Counters } from './actors/transaction.ts';
 import { Connector } from './connector/connector.ts';
 import type { Core } from './connector/core.ts';
 import { MastersComponent } from './connector/masters.ts';
+import { residentIndexes } from './connector/model.ts';
 import { ClosedError, InvalidArgumentError } from './errors.ts';
 import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
@@ -18,6 +19,7 @@ import { isShared, VersionSource } from './persistence/shared.ts';
 import { SharedClock } from './persistence/sharedClock.ts';
 import { COUNTERS, counterKind } from './persistence/keys.ts';
 import { StoreReader } from './persistence/records.ts';
+import { ResidentIndex } from './persistence/residentIndex.ts';
 import * as v from './validate.ts';
 
 export type Durability = 'sync' | 'buffered';
@@ -99,12 +101,13 @@ export class Coordinator {
       const reader = (this.reader = new StoreReader(backend));
       this.queue = new SharedCommitQueue(backend, reader, this.registry, ids);
     } else {
-      const reader = (this.reader = new StoreReader(backend, (key) => this.registry.durableRecord(key)));
+      const resident = residentIndexes.map((prefix) => new ResidentIndex(prefix, backend));
+      const reader = (this.reader = new StoreReader(backend, (key) => this.registry.durableRecord(key), resident));
       this.queue = new CommitQueue(backend, reader, this.registry, ids as Counters, options.durability === 'sync');
     }
     const reader = this.reader;
     const now = () => new Date(v.date(options.now(), 'now()'));
-    this.core = { run: (command, warm) => this.queue.run(command, warm), reader, now };
+    this.core = { queue: this.queue, reader, now };
   }
 
   /** Finds or adds the master `name`, marks it active, and returns its connector. */

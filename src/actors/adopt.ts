@@ -7,7 +7,8 @@ import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
  * actor, which takes the decided snapshot instead of computing it again.
  * Observers and the inspector see the same event and snapshot either way.
  */
-let handoff: { event: EventObject; snapshot: AnyMachineSnapshot } | null = null;
+let handoffEvent: unknown = null;
+let handoffSnapshot: AnyMachineSnapshot | null = null;
 
 const logics = new WeakMap<AnyStateMachine, AnyStateMachine>();
 
@@ -17,10 +18,10 @@ export function adoptingLogic<M extends AnyStateMachine>(machine: M): M {
     logic = Object.create(machine, {
       transition: {
         value: (snapshot: AnyMachineSnapshot, event: EventObject, scope: unknown) =>
-          handoff !== null && handoff.event === event ? handoff.snapshot : machine.transition(snapshot, event, scope as never),
+          handoffEvent === event ? handoffSnapshot! : machine.transition(snapshot, event, scope as never),
       },
       getInitialSnapshot: {
-        value: (scope: unknown, input: unknown) => (handoff !== null && handoff.event === input ? handoff.snapshot : machine.getInitialSnapshot(scope as never, input)),
+        value: (scope: unknown, input: unknown) => (handoffEvent === input && input !== null ? handoffSnapshot! : machine.getInitialSnapshot(scope as never, input)),
       },
     }) as AnyStateMachine;
     logics.set(machine, logic);
@@ -34,10 +35,12 @@ export function adoptingLogic<M extends AnyStateMachine>(machine: M): M {
  * queues this one and computes it itself later: same result, only slower.
  */
 export function adopt<T>(event: unknown, snapshot: AnyMachineSnapshot, act: () => T): T {
-  handoff = { event: event as EventObject, snapshot };
+  handoffEvent = event;
+  handoffSnapshot = snapshot;
   try {
     return act();
   } finally {
-    handoff = null;
+    handoffEvent = null;
+    handoffSnapshot = null;
   }
 }

@@ -2,7 +2,7 @@ import { StorageError } from '../errors.ts';
 import { breathe, due } from './breathe.ts';
 import type { Backend, WriteBatch } from '../persistence/backend.ts';
 import { encode } from '../persistence/codec.ts';
-import type { Reader } from '../persistence/records.ts';
+import type { StoreReader } from '../persistence/records.ts';
 import { CallQueue } from './callQueue.ts';
 import type { Call } from './callQueue.ts';
 import type { ActorRegistry, Effect } from './registry.ts';
@@ -42,7 +42,7 @@ export class CommitQueue extends CallQueue<Group> {
 
   constructor(
     private readonly backend: Backend,
-    private readonly store: Reader,
+    private readonly store: StoreReader,
     registry: ActorRegistry,
     private readonly counters: Counters,
     private readonly sync: boolean,
@@ -109,6 +109,7 @@ export class CommitQueue extends CallQueue<Group> {
       this.fail(group, error);
       return;
     }
+    this.store.written(batch);
     await this.registry.apply(group.effects);
     this.flushing = null;
     for (const { call, ok, value } of group.answers) this.settle(call, ok, value);
@@ -120,6 +121,7 @@ export class CommitQueue extends CallQueue<Group> {
     this.open = new Group();
     this.flushing = null;
     this.failures++;
+    this.store.writeFailed();
     this.registry.discard(group.effects);
     this.registry.discard(lost.effects);
     const error = cause instanceof StorageError ? cause : new StorageError(`store write failed: ${(cause as Error)?.message ?? cause}`, { cause });

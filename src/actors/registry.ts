@@ -100,15 +100,21 @@ export class ActorRegistry {
     return this.options.maxLiveActors;
   }
 
+  /** The hosted actor for an id if it is live (now the most recently used), else undefined. */
+  touch(key: string): Hosted | undefined {
+    const known = this.live.get(key);
+    if (known !== undefined) {
+      this.live.delete(key); // re-insert: Map order is our LRU order
+      this.live.set(key, known);
+    }
+    return known;
+  }
+
   /** The hosted actor for an id, rehydrated if need be, or null if there is none. */
   async load(kind: ActorKind, id: number): Promise<Hosted | null> {
     const key = recordKey(kind.name, id);
-    const known = this.live.get(key);
-    if (known) {
-      this.live.delete(key); // re-insert: Map order is our LRU order
-      this.live.set(key, known);
-      return known;
-    }
+    const known = this.touch(key);
+    if (known !== undefined) return known;
     await (this.loading.get(key) ?? this.fetch(kind, [id]));
     return this.live.get(key) ?? null;
   }
@@ -125,10 +131,11 @@ export class ActorRegistry {
 
   /** Starts rehydrating actors a queued command will need, so its turn does not wait on the store. */
   prefetch(kind: ActorKind, ids: readonly number[]): void {
-    const missing = ids.filter((id) => {
+    const missing: number[] = [];
+    for (const id of ids) {
       const key = recordKey(kind.name, id);
-      return !this.live.has(key) && !this.loading.has(key);
-    });
+      if (!this.live.has(key) && !this.loading.has(key)) missing.push(id);
+    }
     if (missing.length > 0) this.fetch(kind, missing).catch(() => {}); // its command reads again
   }
 

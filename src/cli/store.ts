@@ -46,7 +46,7 @@ function readOnlyConnectors(backend: Pick<Backend, 'get' | 'getMany' | 'keys'>, 
   // StoreReader reads get, getMany and keys only; the rest of a Backend is never called.
   const reader = new StoreReader(backend as Backend);
   const core: Core = {
-    run: () => Promise.reject(new CoordinatorError(`${shown} is open read-only`)),
+    queue: { run: () => Promise.reject(new CoordinatorError(`${shown} is open read-only`)) },
     reader,
     now: () => new Date(),
   };

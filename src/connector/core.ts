@@ -1,10 +1,14 @@
-import type { Command, Warm } from '../actors/callQueue.ts';
+import type { CallQueue } from '../actors/callQueue.ts';
 import type { Reader } from '../persistence/records.ts';
 
 /** What every connector component is built on. */
 export interface Core {
-  /** Runs a command on the serialized, group-committed write path; `warm` names actors to rehydrate early. */
-  run<T>(command: Command<T>, warm?: Warm): Promise<T>;
+  /**
+   * The serialized, group-committed write path: `queue.run(command)` decides
+   * a command and answers once it is durable (CallQueue.run; a read-only
+   * store's queue refuses every command).
+   */
+  readonly queue: Pick<CallQueue<unknown>, 'run'>;
   /** Reads of what is written (durable, at 'sync'). */
   readonly reader: Reader;
   /** The injected clock. */

@@ -31,6 +31,9 @@ export const buildRequestIndex = {
   incomplete: () => indexKey('br.incomplete'),
 };
 
+/** Indexes a store of our own keeps in memory (see ResidentIndex): what masters poll. */
+export const residentIndexes = [buildRequestIndex.unclaimed()];
+
 export const buildRequests: ActorKind<BuildRequestContext> = {
   name: 'br',
   machine: buildRequestMachine,

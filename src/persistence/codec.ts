@@ -8,8 +8,11 @@ import { StorageError } from '../errors.ts';
  */
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
+/** Every index entry's value: encoded once. */
+const TRUE = packr.pack(true);
+
 export function encode(value: unknown): Uint8Array {
-  return packr.pack(value);
+  return value === true ? TRUE : packr.pack(value);
 }
 
 export function decode<T>(bytes: Uint8Array): T {

@@ -47,7 +47,7 @@ export class LevelBackend implements Backend {
   async keys(range: KeyRange): Promise<string[]> {
     this.beforeRead();
     try {
-      return await this.db.keys(levelRange(range)).all();
+      return await readAll(this.db.keys(levelRange(range)));
     } catch (error) {
       throw this.readError(`keys ${JSON.stringify(range.gte)} to ${JSON.stringify(range.lt)}`, error);
     }
@@ -56,7 +56,7 @@ export class LevelBackend implements Backend {
   async entries(range: KeyRange): Promise<[string, Uint8Array][]> {
     this.beforeRead();
     try {
-      return await this.db.iterator(levelRange(range)).all();
+      return await readAll(this.db.iterator(levelRange(range)));
     } catch (error) {
       throw this.readError(`entries ${JSON.stringify(range.gte)} to ${JSON.stringify(range.lt)}`, error);
     }
@@ -128,6 +128,28 @@ export function levelCode(error: unknown): string | undefined {
     if (typeof code === 'string' && code !== 'LEVEL_DATABASE_NOT_OPEN') return code;
   }
   return undefined;
+}
+
+/**
+ * Everything an iterator yields, READ_BATCH at a time. The native side
+ * copies each batch on a thread-pool thread; at classic-level's own 1,000 a
+ * call, masters polling in parallel left several threads' malloc arenas
+ * holding tens of MB each, for good (measured: 16 readers of 1,250 keys,
+ * RSS 310 MB at 1,000 a call, 150 MB at 128, at the same speed).
+ */
+const READ_BATCH = 128;
+
+async function readAll<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }): Promise<T[]> {
+  const all: T[] = [];
+  try {
+    for (;;) {
+      const batch = await iterator.nextv(READ_BATCH);
+      if (batch.length === 0) return all;
+      for (const item of batch) all.push(item);
+    }
+  } finally {
+    await iterator.close();
+  }
 }
 
 function levelRange(range: KeyRange) {

@@ -1,8 +1,9 @@
 import { ClosedError, InvalidArgumentError } from '../errors.ts';
-import type { Backend, KeyRange } from './backend.ts';
+import type { Backend, KeyRange, WriteBatch } from './backend.ts';
 import { prefixRange } from './backend.ts';
 import { decodeStored } from './codec.ts';
 import { idOfKey, recordKey } from './keys.ts';
+import type { ResidentIndex } from './residentIndex.ts';
 
 /**
  * A kind of record: a table, in Buildbot's terms. Its index entries are
@@ -28,14 +29,27 @@ export type DurableMemory = (key: string) => unknown;
 /**
  * Reads straight from the store: only what has been written (and, at
  * 'sync', made durable). Records that `memory` already holds decoded (live
- * actors' snapshots) are taken from it rather than read and decoded again.
+ * actors' snapshots) are taken from it rather than read and decoded again,
+ * and so are the keys of `resident` indexes, which it keeps in step with
+ * the writes it is told of (`written`).
  */
 export class StoreReader implements Reader {
   private closed = false;
   constructor(
     private readonly backend: Backend,
     private readonly memory: DurableMemory = () => undefined,
+    private readonly resident: readonly ResidentIndex[] = [],
   ) {}
+
+  /** A write to the store is durable. */
+  written(batch: WriteBatch): void {
+    for (const index of this.resident) index.written(batch);
+  }
+
+  /** A write failed and may or may not have landed: what is held in memory is read again. */
+  writeFailed(): void {
+    for (const index of this.resident) index.forget();
+  }
 
   /** Refuses every later read with ClosedError, rather than the store's own error. */
   close(): void {
@@ -66,6 +80,7 @@ export class StoreReader implements Reader {
 
   async keys(range: KeyRange): Promise<string[]> {
     this.assertOpen();
+    for (const index of this.resident) if (index.covers(range)) return index.keys(range);
     return this.backend.keys(range);
   }
 

@@ -76,6 +76,16 @@ function backendSuite(name: string, make: () => Backend, permanence: boolean) {
       ]);
     });
 
+    it('a range of many hundred keys arrives whole and in order (LevelDB reads it in batches), limited or not', async () => {
+      await open();
+      const ids = Array.from({ length: 1000 }, (_, i) => 3 * i + 1);
+      await backend.write(new Map(ids.map((id) => [`r/x/${idPart(id)}`, bytes(String(id))])), { sync: true });
+      expect((await backend.keys(prefixRange('r/x/'))).map(idOfKey)).toEqual(ids);
+      expect((await backend.keys(prefixRange('r/x/', { reverse: true, limit: 300 }))).map(idOfKey)).toEqual(ids.slice(-300).reverse());
+      const entries = await backend.entries({ gte: `r/x/${idPart(200)}`, lt: `r/x/${idPart(2000)}`, limit: 500 });
+      expect(entries.map(([key, value]) => [idOfKey(key), Number(text(value))])).toEqual(ids.filter((id) => id >= 200).slice(0, 500).map((id) => [id, id]));
+    });
+
     it('a limit of 0 gives nothing, a negative one no limit; an empty or inverted range nothing', async () => {
       await open();
       await backend.write(new Map(['a', 'b', 'c'].map((k) => [`r/${k}`, bytes(k)])), { sync: true });
