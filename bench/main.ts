@@ -30,7 +30,8 @@ import type { Options } from './plan.ts';
 import { renderPg } from './pg/report.ts';
 import { runPgScenario } from './pg/run.ts';
 import type { PgScenarioOptions, PgScenarioResult } from './pg/run.ts';
-import { document, goals, machine, renderTable, summarize } from './report.ts';
+import { goals } from './goals.ts';
+import { document, machine, renderTable, summarize } from './report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 

@@ -1,9 +1,10 @@
-/** Samples to figures: one row per configuration, the targets of issue 4, the table and the JSON. */
+/** Samples to figures: one row per configuration, the table and the JSON. */
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Job, Options } from './plan.ts';
 import { median } from './stats.ts';
 import type { Latency } from './stats.ts';
 import type { Figures, RawFigures, Sample } from './worker.ts';
+import type { GoalSet } from './goals.ts';
 
 const MB = 2 ** 20;
 
@@ -116,61 +117,6 @@ export function ratios(rows: readonly Row[], row: Row): Ratios {
   };
 }
 
-export interface Goal {
-  goal: string;
-  value: string;
-  /** null: the run did not include what the goal needs. */
-  met: boolean | null;
-}
-
-/** The benchmark goals of issue 4, against this run's figures. */
-export function goals(rows: readonly Row[], o: Pick<Options, 'masters'>): Goal[] {
-  const reference = rows.find((r) => r.group === 'sweep' && r.scenario === 'claim' && r.target === 'buildcoord' && r.durability === 'sync' && r.concurrency === 64);
-  const where = `claim, sync, 64 in flight over ${o.masters} masters`;
-  const fmt = (n: number, digits = 0) => n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  const missing = (goal: string): Goal => ({ goal, value: 'not run', met: null });
-  const out: Goal[] = [];
-  if (!reference) {
-    out.push(
-      missing(`>= 20,000 claims/s (${where})`),
-      missing('>= 3x better-sqlite3 at synchronous=FULL'),
-      missing('within 3x of raw classic-level, same bytes'),
-      missing('p99 claim latency < 10 ms'),
-    );
-  } else {
-    const r = ratios(rows, reference);
-    out.push({ goal: `>= 20,000 claims/s (${where})`, value: `${fmt(reference.claimedPerSecond)} claims/s`, met: reference.claimedPerSecond >= 20_000 });
-    out.push(
-      r.sqlite
-        ? {
-            goal: '>= 3x better-sqlite3 at synchronous=FULL',
-            value: `${fmt(r.sqlite.claimed, 2)}x (sqlite ${fmt(baselineOf(rows, reference, 'sqlite')!.claimedPerSecond)} claims/s)`,
-            met: r.sqlite.claimed >= 3,
-          }
-        : missing('>= 3x better-sqlite3 at synchronous=FULL'),
-    );
-    out.push(
-      r.raw && reference.raw
-        ? {
-            goal: 'within 3x of raw classic-level, same bytes',
-            value: `${fmt(1 / r.raw.claimed, 2)}x below it (raw ${fmt(reference.raw.claimedPerSecond)} claims/s)`,
-            met: r.raw.claimed >= 1 / 3,
-          }
-        : missing('within 3x of raw classic-level, same bytes'),
-    );
-    // The store's own stalls bound the tail: say what raw classic-level's writes of the same batches took.
-    const store = reference.raw ? ` (raw classic-level, same batches: write p99 ${fmt(reference.raw.claimWrite.p99, 2)} ms, max ${fmt(reference.raw.claimWrite.max, 1)} ms)` : '';
-    out.push({ goal: 'p99 claim latency < 10 ms', value: `${fmt(reference.claimLatency.p99, 2)} ms${store}`, met: reference.claimLatency.p99 < 10 });
-  }
-  const million = rows.find((r) => r.group === 'scale' && r.target === 'buildcoord' && r.storeSize === 1_000_000);
-  out.push(
-    million
-      ? { goal: 'peak RSS < 300 MB with 1M requests in the store', value: `${fmt(million.peakRssMB)} MB`, met: million.peakRssMB < 300 }
-      : missing('peak RSS < 300 MB with 1M requests in the store'),
-  );
-  return out;
-}
-
 // --- the terminal table --------------------------------------------------------
 
 const num = (n: number | undefined | null, digits = 0) =>
@@ -275,7 +221,7 @@ function section(rows: readonly Row[], all: readonly Row[], poll: boolean, bySto
   return table(header, body);
 }
 
-export function renderTable(rows: readonly Row[], goalsMet: readonly Goal[], o: Options): string {
+export function renderTable(rows: readonly Row[], goalsMet: readonly GoalSet[], o: Options): string {
   const out: string[] = [];
   const c = cpus();
   out.push(`buildcoord claim benchmark: ${c.length} cpus (${c[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
@@ -305,8 +251,10 @@ export function renderTable(rows: readonly Row[], goalsMet: readonly Goal[], o: 
       section(scale, rows, false, true),
     );
   }
-  out.push('', 'goals (issue 4):');
-  for (const g of goalsMet) out.push(`  ${g.met === null ? 'n/a ' : g.met ? 'met ' : 'MISS'}  ${g.goal}: ${g.value}`);
+  for (const set of goalsMet) {
+    out.push('', `goals (${set.of}):`);
+    for (const g of set.goals) out.push(`  ${g.met === null ? 'n/a ' : g.met ? 'MET ' : 'MISS'}  ${g.goal}: ${g.value}`);
+  }
   return out.join('\n');
 }
 
@@ -327,7 +275,7 @@ export function machine() {
 
 export function document(
   rows: readonly Row[],
-  goalsMet: readonly Goal[],
+  goalsMet: readonly GoalSet[],
   o: Options,
   extra: { argv: readonly string[]; seconds: number; machineAtStart: ReturnType<typeof machine>; build: { commit: string | null; uncommittedSrc: string[] | null } },
 ) {

@@ -1,7 +1,7 @@
 /** The shared-store scenario's samples to figures: one row per configuration, the ratios, the goals, the table. */
 import { median } from '../stats.ts';
 import type { Latency } from '../stats.ts';
-import type { Goal } from '../report.ts';
+import type { Goal } from '../goals.ts';
 import { table } from '../report.ts';
 import { label } from './run.ts';
 import type { PgConfig, PgSample, PgScenarioOptions, PgScenarioResult, StatementShare } from './run.ts';

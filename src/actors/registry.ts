@@ -8,6 +8,7 @@ import { recordKey } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
 import { adopt, adoptingLogic } from './adopt.ts';
 import { breathe, CHUNK, due } from './breathe.ts';
+import { LiveActors } from './liveActors.ts';
 import { firstSnapshot } from './step.ts';
 
 /** What is stored for an actor: XState's persisted snapshot. */
@@ -31,6 +32,8 @@ export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TCo
  * state; `pending` is the state decided by commands whose write is not yet
  * durable. `pins` counts the commands and commits that hold it in memory.
  */
+const NOT_INDEXED = { snapshot: null, keys: [] };
+
 export class Hosted {
   actor: Actor<AnyStateMachine> | null = null;
   /** What the store holds for it: the record of its actor's (durable) snapshot. */
@@ -40,7 +43,11 @@ export class Hosted {
   version: Version | null = null;
   pendingVersion: Version | null = null;
   pins = 0;
-  /** Its record's key in the store, which also names it in the registry. */
+  /** Looked up since passivation last passed it (see LiveActors). */
+  used = false;
+  /** The index entries of the snapshot last recorded for it, so the next transition need not make them again. */
+  indexed: { snapshot: AnyMachineSnapshot | null; keys: readonly string[] } = NOT_INDEXED;
+  /** Its record's key in the store. */
   readonly key: string;
   /** Its actor id, as the inspector shows it: `kind:id`. */
   readonly name: string;
@@ -78,13 +85,14 @@ export interface Effect {
 }
 
 /**
- * Live actors by record key. Actors are created when their first state is
- * durable, replay committed events, and are passivated (stopped and
- * dropped) once complete or least recently used beyond the bound; the
- * store holds their snapshot, so `load` rehydrates them on demand.
+ * The hosted actors. Actors are created when their first state is durable,
+ * replay committed events, and are passivated (stopped and dropped) once
+ * settled or, beyond the bound, least recently used; the store holds their
+ * snapshot, so `load` rehydrates them on demand.
  */
 export class ActorRegistry {
-  private readonly live = new Map<string, Hosted>();
+  private readonly live = new LiveActors();
+  /** Reads in flight, by record key. */
   private readonly loading = new Map<string, Promise<void>>();
 
   constructor(
@@ -100,23 +108,18 @@ export class ActorRegistry {
     return this.options.maxLiveActors;
   }
 
-  /** The hosted actor for an id if it is live (now the most recently used), else undefined. */
-  touch(key: string): Hosted | undefined {
-    const known = this.live.get(key);
-    if (known !== undefined) {
-      this.live.delete(key); // re-insert: Map order is our LRU order
-      this.live.set(key, known);
-    }
-    return known;
+  /** The hosted actor for an id if it is live (marked used), else undefined. */
+  touch(kind: ActorKind, id: number): Hosted | undefined {
+    return this.live.use(kind.name, id);
   }
 
   /** The hosted actor for an id, rehydrated if need be, or null if there is none. */
   async load(kind: ActorKind, id: number): Promise<Hosted | null> {
-    const key = recordKey(kind.name, id);
-    const known = this.touch(key);
+    const known = this.live.use(kind.name, id);
     if (known !== undefined) return known;
+    const key = recordKey(kind.name, id);
     await (this.loading.get(key) ?? this.fetch(kind, [id]));
-    return this.live.get(key) ?? null;
+    return this.live.get(kind.name, id) ?? null;
   }
 
   /**
@@ -125,7 +128,7 @@ export class ActorRegistry {
    * durable transitions, so their snapshot is the stored one.
    */
   durableRecord(key: string): PersistedActor | undefined {
-    const hosted = this.live.get(key);
+    const hosted = this.live.atKey(key);
     return hosted?.actor == null ? undefined : hosted.record!;
   }
 
@@ -133,8 +136,7 @@ export class ActorRegistry {
   prefetch(kind: ActorKind, ids: readonly number[]): void {
     const missing: number[] = [];
     for (const id of ids) {
-      const key = recordKey(kind.name, id);
-      if (!this.live.has(key) && !this.loading.has(key)) missing.push(id);
+      if (this.live.get(kind.name, id) === undefined && !this.loading.has(recordKey(kind.name, id))) missing.push(id);
     }
     if (missing.length > 0) this.fetch(kind, missing).catch(() => {}); // its command reads again
   }
@@ -178,12 +180,12 @@ export class ActorRegistry {
     const read = stored.then(
       (found) => {
         this.loading.delete(key);
-        if (found === undefined || this.live.has(key)) return;
+        if (found === undefined || this.live.get(kind.name, id) !== undefined) return;
         const hosted = new Hosted(kind, id);
         hosted.record = decodeStored<PersistedActor>(key, found.bytes);
         hosted.version = found.version;
         hosted.actor = this.start(hosted, { snapshot: hosted.record });
-        this.live.set(key, hosted);
+        this.live.add(hosted);
       },
       (error: unknown) => {
         this.loading.delete(key);
@@ -197,15 +199,15 @@ export class ActorRegistry {
   /** A new actor whose first state is pending until its commit is durable. */
   create(kind: ActorKind, id: number, input: unknown): Hosted {
     const hosted = new Hosted(kind, id, input);
-    if (this.live.has(hosted.key)) throw new Error(`actor ${hosted.name} already exists`);
+    if (this.live.get(kind.name, id) !== undefined) throw new Error(`actor ${hosted.name} already exists`);
     hosted.pending = firstSnapshot(kind.machine, input);
-    this.live.set(hosted.key, hosted);
+    this.live.add(hosted);
     return hosted;
   }
 
   /** Forgets actors created by a command that was refused. */
   forget(hosted: Hosted): void {
-    if (hosted.actor === null) this.live.delete(hosted.key);
+    if (hosted.actor === null) this.live.remove(hosted);
   }
 
   /**
@@ -223,7 +225,7 @@ export class ActorRegistry {
     for (let i = 0; i < effects.length; i++) {
       if (due(i)) await breathe();
       const { hosted, event, next } = effects[i]!;
-      if (this.live.get(hosted.key) !== hosted) continue; // evicted (a shared store's stale copy): the next load reads the store
+      if (this.live.get(hosted.kind.name, hosted.id) !== hosted) continue; // evicted (a shared store's stale copy): the next load reads the store
       if (event === null) {
         hosted.actor = adopt(hosted.input, next, () => this.start(hosted, { input: hosted.input }));
         hosted.input = undefined;
@@ -276,7 +278,7 @@ export class ActorRegistry {
   passivate(down = this.options.maxLiveActors): void {
     const bound = Math.max(down, this.options.maxLiveActors);
     if (this.live.size <= bound) return;
-    for (const hosted of this.live.values()) {
+    for (const hosted of this.live.oldestFirst()) {
       if (this.live.size <= bound) break;
       if (hosted.pins === 0 && hosted.actor !== null) this.evict(hosted);
     }
@@ -289,7 +291,7 @@ export class ActorRegistry {
 
   private evict(hosted: Hosted): void {
     hosted.actor?.stop();
-    if (this.live.get(hosted.key) === hosted) this.live.delete(hosted.key);
+    this.live.remove(hosted);
   }
 
   private start({ kind, name }: Hosted, from: { snapshot?: PersistedActor; input?: unknown }) {

@@ -180,10 +180,9 @@ export class Transaction implements Reader {
 
   /** The actor for an id (loaded or rehydrated), or null if none exists. */
   async actor(kind: ActorKind, id: number): Promise<Hosted | null> {
-    const key = recordKey(kind.name, id);
-    const hosted = this.registry.touch(key) ?? (await this.registry.load(kind, id));
+    const hosted = this.registry.touch(kind, id) ?? (await this.registry.load(kind, id));
     // The state this command decides on is the actor's; so is the version it must still have at commit.
-    this.reads?.point(key, hosted === null ? null : (hosted.pendingVersion ?? hosted.version));
+    this.reads?.point(recordKey(kind.name, id), hosted === null ? null : (hosted.pendingVersion ?? hosted.version));
     if (hosted !== null && !this.loaded.has(hosted)) {
       this.loaded.add(hosted);
       this.registry.pin(hosted);
@@ -253,25 +252,13 @@ export class Transaction implements Reader {
     const persisted = persistedSnapshot(kind.machine, next) as PersistedActor;
     this.decided.set(hosted, next);
     this.effects.push({ hosted, event, next, record: persisted, version: this.shared?.version });
-    this.putIndexed(hosted.key, persisted, indexesOf(kind, next), previous === null ? [] : indexesOf(kind, previous));
+    // A live snapshot has the value and context index entries are made of; those of `previous` were
+    // most likely made when it was recorded (the live actor adopts the very snapshot decided).
+    const stale = previous === null ? [] : previous === hosted.indexed.snapshot ? hosted.indexed.keys : kind.indexes(previous as unknown as PersistedActor);
+    const fresh = kind.indexes(persisted);
+    hosted.indexed = { snapshot: next, keys: fresh };
+    this.putIndexed(hosted.key, persisted, fresh, stale);
   }
-}
-
-/**
- * A snapshot's index entries. A live snapshot has the value and context they
- * are made of; each is computed once, when the snapshot is decided, and
- * found again when it is the state the next transition leaves (the live
- * actor adopts the very snapshot object that was decided).
- */
-const indexCache = new WeakMap<AnyMachineSnapshot, readonly string[]>();
-
-function indexesOf(kind: ActorKind, snapshot: AnyMachineSnapshot): readonly string[] {
-  let keys = indexCache.get(snapshot);
-  if (keys === undefined) {
-    keys = kind.indexes(snapshot as unknown as PersistedActor);
-    indexCache.set(snapshot, keys);
-  }
-  return keys;
 }
 
 function present<T>(value: unknown): T | undefined {

@@ -83,7 +83,12 @@ function backendSuite(name: string, make: () => Backend, permanence: boolean) {
       expect((await backend.keys(prefixRange('r/x/'))).map(idOfKey)).toEqual(ids);
       expect((await backend.keys(prefixRange('r/x/', { reverse: true, limit: 300 }))).map(idOfKey)).toEqual(ids.slice(-300).reverse());
       const entries = await backend.entries({ gte: `r/x/${idPart(200)}`, lt: `r/x/${idPart(2000)}`, limit: 500 });
-      expect(entries.map(([key, value]) => [idOfKey(key), Number(text(value))])).toEqual(ids.filter((id) => id >= 200).slice(0, 500).map((id) => [id, id]));
+      expect(entries.map(([key, value]) => [idOfKey(key), Number(text(value))])).toEqual(
+        ids
+          .filter((id) => id >= 200)
+          .slice(0, 500)
+          .map((id) => [id, id]),
+      );
     });
 
     it('a limit of 0 gives nothing, a negative one no limit; an empty or inverted range nothing', async () => {

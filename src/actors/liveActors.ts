@@ -1,0 +1,77 @@
+import { idOfKey, RECORDS } from '../persistence/keys.ts';
+import type { Hosted } from './registry.ts';
+
+/**
+ * The live actors: found by kind and id (numbers, so a lookup on the claim
+ * path builds no key string), and kept in an order for passivation that
+ * approximates least-recently-used the way CLOCK does. A lookup only marks
+ * an actor used; passivation walks from the oldest, and gives a used actor
+ * a second chance (moved to the back, unmarked) instead of stopping it.
+ */
+export class LiveActors {
+  private readonly byKind = new Map<string, Map<number, Hosted>>();
+  private readonly order = new Set<Hosted>();
+
+  get size(): number {
+    return this.order.size;
+  }
+
+  get(kind: string, id: number): Hosted | undefined {
+    return this.byKind.get(kind)?.get(id);
+  }
+
+  /** The live actor whose record is at `key` (a record key, `r/<kind>/<id>`), if any. */
+  atKey(key: string): Hosted | undefined {
+    if (!key.startsWith(RECORDS)) return undefined;
+    const slash = key.indexOf('/', RECORDS.length);
+    return slash < 0 ? undefined : this.get(key.slice(RECORDS.length, slash), idOfKey(key));
+  }
+
+  /** Looks an actor up for use: marked used, so the next passivation passes it over once. */
+  use(kind: string, id: number): Hosted | undefined {
+    const hosted = this.get(kind, id);
+    if (hosted !== undefined) hosted.used = true;
+    return hosted;
+  }
+
+  add(hosted: Hosted): void {
+    let ids = this.byKind.get(hosted.kind.name);
+    if (ids === undefined) this.byKind.set(hosted.kind.name, (ids = new Map()));
+    ids.set(hosted.id, hosted);
+    this.order.add(hosted);
+  }
+
+  /** Removes an actor, if it is the one live under its kind and id. */
+  remove(hosted: Hosted): void {
+    const ids = this.byKind.get(hosted.kind.name);
+    if (ids?.get(hosted.id) !== hosted) return;
+    ids.delete(hosted.id);
+    this.order.delete(hosted);
+  }
+
+  /**
+   * Live actors from the oldest on, for passivation to stop while `stop`
+   * says so: a used one is moved to the back and unmarked instead of being
+   * offered, so it is offered only if the walk comes round to it again.
+   */
+  *oldestFirst(): Generator<Hosted> {
+    for (const hosted of this.order) {
+      if (!hosted.used) {
+        yield hosted;
+        continue;
+      }
+      hosted.used = false;
+      this.order.delete(hosted);
+      this.order.add(hosted); // a Set's iteration reaches entries added during it
+    }
+  }
+
+  values(): IterableIterator<Hosted> {
+    return this.order.values();
+  }
+
+  clear(): void {
+    this.byKind.clear();
+    this.order.clear();
+  }
+}
