@@ -76,14 +76,16 @@ export abstract class CallQueue<G> {
   protected readonly layers = (): G[] => (this.flushing === null ? [this.open] : [this.open, this.flushing]);
 
   /**
-   * A decision joined the open group, which now holds `size`: it is flushed
-   * once it holds half the calls waiting and no other is in flight, else at
-   * the next turn. Callers that wait for each answer so settle into two
-   * cohorts: one decides while the other's group is being made durable.
+   * A decision joined the open group, which now holds `size`: whether to
+   * flush it now. It is flushed once it holds half the calls waiting and no
+   * other is in flight, else (scheduled here) at the next turn. Callers that
+   * wait for each answer so settle into two cohorts: one decides while the
+   * other's group is being made durable.
    */
-  protected joined(size: number): void {
-    if (this.flushing === null && 2 * size >= this.waiting) void this.flush();
-    else this.scheduleFlush();
+  protected flushNow(size: number): boolean {
+    if (this.flushing === null && 2 * size >= this.waiting) return true;
+    this.scheduleFlush();
+    return false;
   }
 
   /** Starts a new open group, making the old one the one being flushed. */

@@ -70,7 +70,7 @@ export class CommitQueue extends CallQueue<Group> {
         tx.commit();
         this.join(tx);
         this.open.answers.push({ call, wrote: true, ok, value });
-        this.joined(this.open.answers.length);
+        if (this.flushNow(this.open.answers.length)) void this.flush();
       } else {
         if (ok) tx.commit();
         else tx.abandon();

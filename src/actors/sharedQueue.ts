@@ -73,7 +73,7 @@ export class SharedCommitQueue extends CallQueue<Group> {
     else tx.abandon();
     if (!ok && value instanceof StorageError) return this.settle(call, false, value); // decided nothing
     this.join({ call, tx, ok, value });
-    this.joined(this.open.entries.length);
+    if (this.flushNow(this.open.entries.length)) void this.flush();
   }
 
   private join(entry: Entry): void {
