@@ -180,7 +180,16 @@ export class Transaction implements Reader {
 
   /** The actor for an id (loaded or rehydrated), or null if none exists. */
   async actor(kind: ActorKind, id: number): Promise<Hosted | null> {
-    const hosted = this.registry.touch(kind, id) ?? (await this.registry.load(kind, id));
+    return this.liveActor(kind, id) ?? this.use(kind, id, await this.registry.load(kind, id));
+  }
+
+  /** The actor for an id if it is live, with no wait; else undefined (then `actor` loads it). */
+  liveActor(kind: ActorKind, id: number): Hosted | undefined {
+    const hosted = this.registry.touch(kind, id);
+    return hosted === undefined ? undefined : this.use(kind, id, hosted);
+  }
+
+  private use<H extends Hosted | null>(kind: ActorKind, id: number, hosted: H): H {
     // The state this command decides on is the actor's; so is the version it must still have at commit.
     this.reads?.point(recordKey(kind.name, id), hosted === null ? null : (hosted.pendingVersion ?? hosted.version));
     if (hosted !== null && !this.loaded.has(hosted)) {

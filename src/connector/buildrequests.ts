@@ -167,7 +167,7 @@ async function sendAll(tx: Transaction, brids: readonly number[], event: BuildRe
       tx.prefetch(buildRequests, brids.length <= CHUNK ? brids : brids.slice(i, i + CHUNK));
     }
     const brid = brids[i]!;
-    const hosted = await tx.actor(buildRequests, brid);
+    const hosted = tx.liveActor(buildRequests, brid) ?? (await tx.actor(buildRequests, brid));
     if (hosted === null) {
       if (refuse) throw refuse(brid, 'does not exist');
       continue;
