@@ -62,8 +62,8 @@ export abstract class CallQueue<G> {
   protected abstract decide(call: Call): Promise<void>;
   /** Makes the open group durable. */
   protected abstract flush(): Promise<void>;
-  /** Whether the open group holds anything to flush. */
-  protected abstract pending(): boolean;
+  /** How many calls the open group holds that wait for its flush (0: nothing to flush). */
+  protected abstract pending(): number;
 
   protected async pump(): Promise<void> {
     this.running = true;
@@ -102,15 +102,20 @@ export abstract class CallQueue<G> {
     // Let the commands already issued in this turn join the same group.
     setImmediate(() => {
       this.flushScheduled = false;
-      if (this.flushing === null && this.pending()) void this.flush();
+      if (this.flushing === null && this.pending() > 0) void this.flush();
       else this.checkIdle();
     });
   }
 
-  /** After a flush: the next group if there is one, else maybe the end of close(). */
+  /**
+   * After a flush: the next group, now if it is ready by the same rule as
+   * flushNow (else at the next turn, so that a store that answers at once
+   * still gets groups, not one call per write), or maybe the end of close().
+   */
   protected next(): void {
-    if (this.pending()) void this.flush();
-    else this.checkIdle();
+    const calls = this.pending();
+    if (calls === 0) this.checkIdle();
+    else if (this.flushNow(calls)) void this.flush();
   }
 
   protected settle(call: Call, ok: boolean, value: unknown): void {

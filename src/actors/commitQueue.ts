@@ -92,8 +92,8 @@ export class CommitQueue extends CallQueue<Group> {
     else newest.answers.push(answer);
   }
 
-  protected pending(): boolean {
-    return this.open.writes.size > 0;
+  protected pending(): number {
+    return this.open.writes.size > 0 ? this.open.answers.length : 0;
   }
 
   protected async flush(): Promise<void> {

@@ -86,8 +86,8 @@ export class SharedCommitQueue extends CallQueue<Group> {
     this.open.entries.push(entry);
   }
 
-  protected pending(): boolean {
-    return this.open.entries.length > 0;
+  protected pending(): number {
+    return this.open.entries.length;
   }
 
   protected async flush(): Promise<void> {
