@@ -34,6 +34,10 @@ class PausedReads extends BackendWrapper {
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+const put = (key: string): [string, Uint8Array] => [key, new Uint8Array([1])];
+const del = (key: string): [string, null] => [key, null];
+const batch = (...entries: [string, Uint8Array | null][]): WriteBatch => new Map(entries);
+
 /** Writes a batch to the store and tells the index it is durable, as the commit queue does. */
 async function write(backend: Backend, index: ResidentIndex, batch: WriteBatch): Promise<void> {
   await backend.write(batch, { sync: true });
@@ -64,12 +68,13 @@ describe('ResidentIndex', () => {
     const backend = memoryBackend();
     await backend.open();
     const index = new ResidentIndex(PREFIX, backend);
-    const other = new Map<string, Uint8Array | null>([[`i/br.builder/x\0${idPart(1)}`, new Uint8Array([1])]]);
-    await write(backend, index, other); // outside the index: ignored
+    await write(backend, index, batch(put(`i/br.builder/x\0${idPart(1)}`))); // outside the index: ignored
     for (let step = 0; step < 300; step++) {
-      const batch: WriteBatch = new Map();
-      for (let n = 0; n < 20; n++) batch.set(entry(Math.floor(random() * 5), 1 + Math.floor(random() * 1500)), random() < 0.6 ? new Uint8Array([1]) : null);
-      await write(backend, index, batch);
+      const changes = Array.from({ length: 20 }, () => {
+        const key = entry(Math.floor(random() * 5), 1 + Math.floor(random() * 1500));
+        return random() < 0.6 ? put(key) : del(key);
+      });
+      await write(backend, index, batch(...changes));
       if (step % 25 === 0) await expectSameAsStore(index, backend, random);
     }
     expect((await backend.keys(prefixRange(PREFIX))).length).toBeGreaterThan(1024); // loaded in more than one read
@@ -80,44 +85,25 @@ describe('ResidentIndex', () => {
     const random = seededRandom(12);
     const inner = memoryBackend();
     await inner.open();
-    const initial: WriteBatch = new Map();
-    for (let id = 1; id <= 3000; id++) initial.set(entry(id % 5, id), new Uint8Array([1]));
-    await inner.write(initial);
+    await inner.write(batch(...Array.from({ length: 3000 }, (_, i) => put(entry((i + 1) % 5, i + 1)))));
     const backend = new PausedReads(inner);
     const index = new ResidentIndex(PREFIX, backend);
 
     const first = index.keys(prefixRange(PREFIX)); // starts loading, held at its first read
     await turn();
     expect(backend.held).toBe(1);
-    await write(
-      backend,
-      index,
-      new Map([
-        [entry(1, 1), null],
-        [entry(2, 4000), new Uint8Array([1])],
-      ]),
-    );
+    await write(backend, index, batch(del(entry(1, 1)), put(entry(2, 4000))));
     backend.resume(0); // the first read sees that write; the second (of three) waits
     await turn();
     expect(backend.held).toBe(1);
     // Some of these keys were read already (builder-0), some not yet: the replay covers the first.
-    await write(
-      backend,
-      index,
-      new Map([
-        [entry(0, 5), null],
-        [entry(0, 6000), new Uint8Array([1])],
-        [entry(2, 4000), null],
-        [entry(3, 4001), new Uint8Array([1])],
-        [entry(4, 2999), null],
-      ]),
-    );
+    await write(backend, index, batch(del(entry(0, 5)), put(entry(0, 6000)), del(entry(2, 4000)), put(entry(3, 4001)), del(entry(4, 2999))));
     backend.resume();
     expect(await first).toEqual(await inner.keys(prefixRange(PREFIX)));
     await expectSameAsStore(index, inner, random);
 
     // A failed write may have landed: forget() and the next read loads what the store holds.
-    await inner.write(new Map([[entry(0, 5000), new Uint8Array([1])]]));
+    await inner.write(batch(put(entry(0, 5000))));
     index.forget();
     expect(await index.keys(prefixRange(PREFIX))).toEqual(await inner.keys(prefixRange(PREFIX)));
 
@@ -128,7 +114,7 @@ describe('ResidentIndex', () => {
     await turn();
     expect(backend.held).toBe(1);
     index.forget();
-    await inner.write(new Map([[entry(0, 5001), new Uint8Array([1])]])); // not told: only a reload sees it
+    await inner.write(batch(put(entry(0, 5001)))); // not told: only a reload sees it
     backend.resume();
     expect(await during).toEqual(await inner.keys(prefixRange(PREFIX)));
   });
