@@ -1,5 +1,5 @@
-import type { BuildRequestContext } from '../machines/buildRequest.ts';
-import type { ChangeSourceContext } from '../machines/changeSource.ts';
+import type { BuildRequestContext, BuildRequestState } from '../machines/buildRequest.ts';
+import type { ChangeSourceContext, ChangeSourceState } from '../machines/changeSource.ts';
 import type { PersistedActor } from '../actors/registry.ts';
 import { buildRequestIndex, buildRequests, changeSources } from '../connector/model.ts';
 import { prefixRange } from '../persistence/backend.ts';
@@ -25,7 +25,8 @@ export interface StoreFeed extends LiveFeed {
 
 /** What the feed remembers of a request or change source between readings. */
 interface Seen {
-  value: string;
+  /** Its machine's state: the machines own these names, so a renamed state fails to compile here. */
+  value: BuildRequestState | ChangeSourceState;
   /** A request's claimer, or a change source's owner. */
   masterid: number | null;
   /** A request's claim time: a new one under the same claimer is a reclaim. */
@@ -165,17 +166,17 @@ export function createStoreFeed(backend: SharedBackend, options: StoreFeedOption
       }
       waiting.delete(id);
       const { value, context: c } = decodeStored<PersistedActor<BuildRequestContext>>(recordKey(buildRequests.name, id), bytes);
-      const after: Seen = { value, masterid: c.claimedBy, claimedAt: c.claimedAt, label: c.buildername };
+      const after: Seen = { value: value as BuildRequestState, masterid: c.claimedBy, claimedAt: c.claimedAt, label: c.buildername };
       const before = requests.get(id);
       if (learned) requestSteps(out, id, before, after);
-      if (value === 'complete') requests.delete(id);
+      if (buildRequests.settled(value)) requests.delete(id);
       else requests.set(id, after);
     });
     lastSeenId = Math.max(lastSeenId, lastId);
     for (const [key, bytes] of sourceEntries) {
       const id = idOfKey(key);
       const { value, context: c } = decodeStored<PersistedActor<ChangeSourceContext>>(key, bytes);
-      const after: Seen = { value, masterid: c.masterid, claimedAt: null, label: c.name };
+      const after: Seen = { value: value as ChangeSourceState, masterid: c.masterid, claimedAt: null, label: c.name };
       if (learned) sourceSteps(out, id, sources.get(id), after);
       sources.set(id, after);
     }
