@@ -27,13 +27,14 @@ export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TCo
   settled(value: unknown): boolean;
 }
 
+/** A hosted actor's index entries before any snapshot is recorded for it. */
+const NOT_INDEXED = { snapshot: null, keys: [] };
+
 /**
  * One hosted actor. `actor` is the live XState actor, at the last durable
  * state; `pending` is the state decided by commands whose write is not yet
  * durable. `pins` counts the commands and commits that hold it in memory.
  */
-const NOT_INDEXED = { snapshot: null, keys: [] };
-
 export class Hosted {
   actor: Actor<AnyStateMachine> | null = null;
   /** What the store holds for it: the record of its actor's (durable) snapshot. */
