@@ -64,6 +64,7 @@ describe.skipIf(mountable !== null)('a full disk, then freed [leveldb, tmpfs]', 
         expect(report.refused, 'the disk filled while the farm wrote').toBeGreaterThan(0);
         expect(report.firstRefusal).toMatch(failing);
         expect(report.recovered).toBe(true);
+        expect(report.missingBeforeReopen).toEqual([]);
         expect(report.missing).toEqual([]);
         expect(report.verifyProblems).toEqual([]);
       } finally {

@@ -24,6 +24,8 @@ export interface DiskFullReport {
   firstRefusal: string;
   /** Whether the coordinator took writes again after space was freed, without a restart. */
   recovered: boolean;
+  /** What the same coordinator's reads (its polls answered from memory included) disagree with, after the disk came back. */
+  missingBeforeReopen: string[];
   missing: string[];
   verifyProblems: string[];
 }
@@ -32,7 +34,7 @@ const [mount, durability, phase] = process.argv.slice(2) as [string, Durability,
 const location = join(mount, 'store');
 const filler = join(mount, 'filler');
 const facts: Facts = emptyFacts();
-const report: DiskFullReport = { acknowledged: 0, refused: 0, untyped: [], firstRefusal: '', recovered: false, missing: [], verifyProblems: [] };
+const report: DiskFullReport = { acknowledged: 0, refused: 0, untyped: [], firstRefusal: '', recovered: false, missingBeforeReopen: [], missing: [], verifyProblems: [] };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fills the file system, then gives back `leave` bytes (tmpfs counts whole pages). */
@@ -80,11 +82,26 @@ let n = 0;
 const before = phase === 'flush' ? 180 : 20;
 for (let i = 0; i < before; i++) await write(db, sss, n++, phase === 'flush' ? 20_000 : 500);
 await claimSome(db, facts);
+await db.buildrequests.getBuildRequests({ claimed: false }); // polls now come from the index held in memory
 
 // The disk fills: for 'log', all of it; for 'flush', all but room for the log, none for the table a flush writes.
 fill(phase === 'flush' ? 2048 * 1024 : 0);
+/** A claim while the disk is full: refused (it must not be taken as held), or acknowledged (recorded). */
+async function tryClaim(): Promise<void> {
+  const fact = facts.requests.find((r) => r.claimedBy === null && !r.complete);
+  if (fact === undefined) return;
+  try {
+    await db.buildrequests.claimBuildRequests([fact.brid]);
+    fact.claimedBy = db.masterid;
+  } catch (error) {
+    if (!(error instanceof StorageError)) report.untyped.push(String(error));
+  }
+}
 for (let failures = 0, i = 0; failures < 5 && i < 400; i++) {
-  if (!(await write(db, sss, n++, phase === 'flush' ? 20_000 : 500))) failures++;
+  if (!(await write(db, sss, n++, phase === 'flush' ? 20_000 : 500))) {
+    failures++;
+    await tryClaim();
+  }
   // Time for a flush the write started to fail in the background before the log can fill: the room left is 2 MiB, the table 4.
   if (phase === 'flush') await sleep(20);
 }
@@ -96,8 +113,10 @@ for (let i = 0; i < 200 && !report.recovered; i++) {
   if (!report.recovered) await sleep(50);
 }
 if (report.recovered) {
+  report.missingBeforeReopen = await missingFacts(db, facts); // the claims refused while full included
   for (let i = 0; i < 20; i++) await write(db, sss, n++, 500);
   await claimSome(db, facts);
+  report.missingBeforeReopen.push(...(await missingFacts(db, facts)));
 }
 await coordinator.close();
 
