@@ -47,6 +47,37 @@ export interface LiveFeedOptions {
   keep?: number;
 }
 
+/**
+ * The transitions a feed keeps (the newest `keep`) and hands to its
+ * subscribers as they come; a subscriber's failure is its own, never the
+ * sender's (the coordinator's commit path, or a store reading).
+ */
+export class TransitionLog {
+  private readonly kept: Transition[] = [];
+  private readonly listeners = new Set<(transition: Transition) => void>();
+
+  constructor(private readonly keep: number) {}
+
+  add(transition: Transition): void {
+    this.kept.push(transition);
+    if (this.kept.length > this.keep) this.kept.shift();
+    for (const listener of this.listeners) {
+      try {
+        listener(transition);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+
+  readonly recent = (): Transition[] => [...this.kept];
+
+  readonly subscribe = (listener: (transition: Transition) => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+}
+
 const ACTOR_ID = /^(br|cs):(\d+)$/;
 /** Actors whose last state is remembered, to tell a step from a rehydration; the least recent are forgotten first. */
 const REMEMBERED = 100_000;
@@ -64,10 +95,8 @@ const REMEMBERED = 100_000;
  */
 export function createLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
   const now = options.now ?? (() => new Date());
-  const keep = options.keep ?? 200;
+  const log = new TransitionLog(options.keep ?? 200);
   const last = new Map<string, { value: string; masterid: number | null }>();
-  const kept: Transition[] = [];
-  const listeners = new Set<(transition: Transition) => void>();
   let seq = 0;
 
   function observe(event: InspectionEvent): void {
@@ -103,15 +132,7 @@ export function createLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       masterid: holder ?? before?.masterid ?? null,
       label: String((kind === 'buildrequest' ? context.buildername : context.name) ?? ''),
     };
-    kept.push(transition);
-    if (kept.length > keep) kept.shift();
-    for (const listener of listeners) {
-      try {
-        listener(transition);
-      } catch {
-        // A listener's failure is its own; the coordinator's commit path must not see it.
-      }
-    }
+    log.add(transition);
   }
 
   return {
@@ -124,11 +145,8 @@ export function createLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
         }
       },
     },
-    recent: () => [...kept],
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    recent: log.recent,
+    subscribe: log.subscribe,
   };
 }
 

@@ -7,6 +7,7 @@ import { decodeStored } from '../persistence/codec.ts';
 import { idOfKey, recordKey, recordPrefix } from '../persistence/keys.ts';
 import { postgresBackend } from '../persistence/postgres/backend.ts';
 import type { SharedBackend, SnapshotView } from '../persistence/shared.ts';
+import { TransitionLog } from './feed.ts';
 import type { LiveFeed, LiveFeedOptions, Transition } from './feed.ts';
 
 export interface StoreFeedOptions extends LiveFeedOptions {
@@ -75,10 +76,8 @@ const UNCLAIMED: Seen = { value: 'unclaimed', masterid: null, claimedAt: null, l
  */
 export function createStoreFeed(backend: SharedBackend, options: StoreFeedOptions = {}): StoreFeed {
   const now = options.now ?? (() => new Date());
-  const keep = options.keep ?? 200;
+  const log = new TransitionLog(options.keep ?? 200);
   const intervalMs = options.intervalMs ?? 1_000;
-  const kept: Transition[] = [];
-  const listeners = new Set<(transition: Transition) => void>();
   /** Requests seen incomplete at the last reading. */
   const requests = new Map<number, Seen>();
   const sources = new Map<number, Seen>();
@@ -184,26 +183,12 @@ export function createStoreFeed(backend: SharedBackend, options: StoreFeedOption
     return out;
   }
 
-  function deliver(transitions: Transition[]): void {
-    for (const transition of transitions) {
-      kept.push(transition);
-      if (kept.length > keep) kept.shift();
-      for (const listener of listeners) {
-        try {
-          listener(transition);
-        } catch {
-          // A listener's failure is its own.
-        }
-      }
-    }
-  }
-
   function poll(): Promise<Transition[]> {
     reading ??= backend
       .readSnapshot(read)
       .then((snapshot) => {
         const transitions = compare(snapshot);
-        deliver(transitions);
+        for (const transition of transitions) log.add(transition);
         return transitions;
       })
       .finally(() => {
@@ -224,11 +209,8 @@ export function createStoreFeed(backend: SharedBackend, options: StoreFeedOption
 
   return {
     inspect: { next: () => {} },
-    recent: () => [...kept],
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    recent: log.recent,
+    subscribe: log.subscribe,
     poll,
     async close() {
       closed = true;
