@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { runCycles } from '../pg/cycles.ts';
-import { localPostmaster, schemaParam, serverCpuUs, sessionConfig, statementsSchema, statementTimes } from '../pg/server.ts';
+import { schemaOf } from '../../src/persistence/postgres/url.ts';
+import { localPostmaster, serverCpuUs, sessionConfig, statementsSchema, statementTimes } from '../pg/server.ts';
 import type { StatementTime } from '../pg/server.ts';
 import type { Target } from '../targets.ts';
 import { audit, doubleWins, latency } from '../stats.ts';
@@ -85,8 +86,8 @@ export class PgBuildbotClaims {
    * Master m (0-based) is masters row m + 1; `masters` rows are added.
    */
   static async open(url: string, options: { schema?: string; connections?: number; masters?: number } = {}): Promise<PgBuildbotClaims> {
-    const schema = options.schema ?? schemaParam(url);
-    if (schema === null) throw new Error('PgBuildbotClaims.open: no schema (give one, or schema=NAME in the URL)');
+    const schema = options.schema ?? schemaOf(url);
+    if (schema === undefined) throw new Error('PgBuildbotClaims.open: no schema (give one, or schema=NAME in the URL)');
     const pool = new pg.Pool({ ...sessionConfig(url, schema, PG_BUILDBOT_APPLICATION), max: options.connections ?? 16, idleTimeoutMillis: 0 });
     pool.on('error', () => {}); // an idle client's error: the next query on it fails and says why
     try {

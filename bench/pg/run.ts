@@ -17,7 +17,8 @@ import { maskLocation } from '../../src/persistence/postgres/location.ts';
 import { PG_BUILDBOT_APPLICATION } from '../baselines/pgBuildbot.ts';
 import { audit, doubleWins, latency } from '../stats.ts';
 import type { Latency } from '../stats.ts';
-import { ServerProbe, urlWithSchema } from './server.ts';
+import { withSchema } from '../../src/persistence/postgres/url.ts';
+import { ServerProbe } from './server.ts';
 import type { ServerCounters, ServerSettings } from './server.ts';
 import { inspect, seed } from './sides.ts';
 import type { PgSide } from './sides.ts';
@@ -242,7 +243,7 @@ export const label = (c: PgConfig) => `${c.side === 'buildcoord' ? 'buildcoord' 
 async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerProbe, config: PgConfig, round: number, live: Set<Worker>): Promise<PgSample> {
   const { side, processes } = config;
   const schema = `${side === 'buildcoord' ? 'bcbench' : 'bb088'}_${randomBytes(6).toString('hex')}`;
-  const url = urlWithSchema(o.url, schema);
+  const url = withSchema(o.url, schema);
   const allMasters = o.masters * processes;
   const slots = shares(o.inFlight, processes);
   // The processes load while the parent seeds the schema.

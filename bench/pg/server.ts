@@ -8,64 +8,18 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+import { IDENTIFIER, pgConfig, withoutParam, withoutSchema, withSchema } from '../../src/persistence/postgres/url.ts';
 
 /**
  * A pg config for a URL in the project's form, with the session's search_path
- * set to `schema` (which replaces any `schema=` parameter: pg ignores it) and
- * synchronous_commit on. (test/support/postgres.ts has the tests' version.)
+ * set to `schema` (replacing any `schema=` parameter; null: none),
+ * synchronous_commit on, and, if given, `applicationName` in place of any the
+ * URL names (the runs tell their sessions apart by it).
  */
 export function sessionConfig(url: string, schema: string | null, applicationName?: string): pg.PoolConfig {
-  const hash = url.indexOf('#');
-  const bare = hash === -1 ? url : url.slice(0, hash);
-  const q = bare.indexOf('?');
-  const params =
-    q === -1
-      ? []
-      : bare
-          .slice(q + 1)
-          .split('&')
-          .filter((p) => p !== '');
-  const keyOf = (p: string) => decodeURIComponent(p.split('=', 1)[0]!);
-  const options = params.filter((p) => keyOf(p) === 'options').map((p) => decodeURIComponent(p.slice(p.indexOf('=') + 1).replace(/\+/g, ' ')));
-  const rest = params.filter((p) => keyOf(p) !== 'options' && keyOf(p) !== 'schema' && (applicationName === undefined || keyOf(p) !== 'application_name'));
-  if (schema !== null) {
-    if (!IDENTIFIER.test(schema)) throw new Error(`schema ${JSON.stringify(schema)} is not a plain identifier`);
-    options.push(`-c search_path=${schema}`);
-  }
-  options.push('-c synchronous_commit=on');
-  const base = q === -1 ? bare : bare.slice(0, q);
-  return {
-    connectionString: rest.length === 0 ? base : `${base}?${rest.join('&')}`,
-    options: options.join(' '),
-    ...(applicationName === undefined ? {} : { application_name: applicationName }),
-  };
-}
-
-/** The `schema` parameter of a URL, or null. */
-export function schemaParam(url: string): string | null {
-  const query = url.split('#', 1)[0]!.split('?')[1] ?? '';
-  for (const p of query.split('&')) {
-    const eq = p.indexOf('=');
-    if (eq !== -1 && decodeURIComponent(p.slice(0, eq)) === 'schema') return decodeURIComponent(p.slice(eq + 1));
-  }
-  return null;
-}
-
-/** The URL with its `schema` parameter set to `schema` (replacing any). */
-export function urlWithSchema(url: string, schema: string): string {
-  const hash = url.indexOf('#');
-  const bare = hash === -1 ? url : url.slice(0, hash);
-  const q = bare.indexOf('?');
-  const params =
-    q === -1
-      ? []
-      : bare
-          .slice(q + 1)
-          .split('&')
-          .filter((p) => p !== '' && decodeURIComponent(p.split('=', 1)[0]!) !== 'schema');
-  return `${q === -1 ? bare : bare.slice(0, q)}?${[...params, `schema=${encodeURIComponent(schema)}`].join('&')}`;
+  const placed = schema === null ? withoutSchema(url) : withSchema(url, schema);
+  if (applicationName === undefined) return pgConfig(placed, ['synchronous_commit=on']);
+  return { ...pgConfig(withoutParam(placed, 'application_name'), ['synchronous_commit=on']), application_name: applicationName };
 }
 
 // ---- PostgreSQL's CPU ----

@@ -56,14 +56,17 @@ export function withSchema(url: string, schema: string): string {
   return joinUrl(base, [...params.filter((p) => keyOf(p) !== 'schema'), `schema=${encodeURIComponent(schema)}`]);
 }
 
-/** The URL without its `schema` parameter. */
-export function withoutSchema(url: string): string {
+/** The URL without its `key` parameter (`schema`, `application_name`, ...). */
+export function withoutParam(url: string, key: string): string {
   const { base, params } = splitUrl(url);
   return joinUrl(
     base,
-    params.filter((p) => keyOf(p) !== 'schema'),
+    params.filter((p) => keyOf(p) !== key),
   );
 }
+
+/** The URL without its `schema` parameter. */
+export const withoutSchema = (url: string): string => withoutParam(url, 'schema');
 
 /**
  * The schema a location names, as PostgreSQL will name it: a plain
@@ -110,12 +113,10 @@ export function pgConfig(url: string, settings: readonly string[] = []): pg.Clie
  */
 export function connectionConfig(location: string, { sync }: { sync: boolean }): { config: pg.ClientConfig; schema: string } {
   const schema = schemaName(location);
-  const { base, params } = splitUrl(location);
-  const url = joinUrl(
-    base,
-    params.filter((p) => keyOf(p) !== 'application_name'),
-  );
-  const config = pgConfig(withSchema(url, schema), [`synchronous_commit=${sync ? 'on' : 'off'}`, `idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT}`]);
+  const config = pgConfig(withSchema(withoutParam(location, 'application_name'), schema), [
+    `synchronous_commit=${sync ? 'on' : 'off'}`,
+    `idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT}`,
+  ]);
   return {
     schema,
     config: {
