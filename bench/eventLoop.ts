@@ -91,6 +91,22 @@ const names = (count: number, prefix: string) => {
   return Array.from({ length: count }, (_, i) => wide(each, `${prefix}${i}-`));
 };
 
+/** addChange's arguments with every string, list and the properties at their limits. */
+const widestChange = () => ({
+  author: wide(LIMITS.stringLength),
+  revision: wide(LIMITS.stringLength),
+  branch: wide(LIMITS.stringLength),
+  category: wide(LIMITS.stringLength),
+  revlink: wide(LIMITS.stringLength),
+  repository: wide(LIMITS.stringLength),
+  codebase: wide(LIMITS.stringLength),
+  project: wide(LIMITS.stringLength),
+  comments: wide(LIMITS.textLength),
+  files: names(LIMITS.listLength, 'f'),
+  links: names(LIMITS.listLength, 'l'),
+  properties: maxProperties('Change'),
+});
+
 // --- scenarios ----------------------------------------------------------------
 
 interface Store {
@@ -203,40 +219,14 @@ const scenarios: Scenario[] = [
   [
     'addChange: every string, list and properties at the limits',
     async (db) => {
-      const args = {
-        author: wide(LIMITS.stringLength),
-        revision: wide(LIMITS.stringLength),
-        branch: wide(LIMITS.stringLength),
-        category: wide(LIMITS.stringLength),
-        revlink: wide(LIMITS.stringLength),
-        repository: wide(LIMITS.stringLength),
-        codebase: wide(LIMITS.stringLength),
-        project: wide(LIMITS.stringLength),
-        comments: wide(LIMITS.textLength),
-        files: names(LIMITS.listLength, 'f'),
-        links: names(LIMITS.listLength, 'l'),
-        properties: maxProperties('Change'),
-      };
+      const args = widestChange();
       return () => db.changes.addChange(args);
     },
   ],
   [
     'getChange (no_cache) of that change',
     async (db) => {
-      const changeid = await db.changes.addChange({
-        author: wide(LIMITS.stringLength),
-        revision: wide(LIMITS.stringLength),
-        branch: wide(LIMITS.stringLength),
-        category: wide(LIMITS.stringLength),
-        revlink: wide(LIMITS.stringLength),
-        repository: wide(LIMITS.stringLength),
-        codebase: wide(LIMITS.stringLength),
-        project: wide(LIMITS.stringLength),
-        comments: wide(LIMITS.textLength),
-        files: names(LIMITS.listLength, 'f'),
-        links: names(LIMITS.listLength, 'l'),
-        properties: maxProperties('Change'),
-      });
+      const changeid = await db.changes.addChange(widestChange());
       return () => db.changes.getChange(changeid, { no_cache: true });
     },
   ],
