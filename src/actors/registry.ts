@@ -27,9 +27,6 @@ export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TCo
   settled(value: unknown): boolean;
 }
 
-/** A hosted actor's index entries before any snapshot is recorded for it. */
-const NOT_INDEXED = { snapshot: null, keys: [] };
-
 /**
  * One hosted actor. `actor` is the live XState actor, at the last durable
  * state; `pending` is the state decided by commands whose write is not yet
@@ -46,8 +43,9 @@ export class Hosted {
   pins = 0;
   /** Looked up since passivation last passed it (see LiveActors). */
   used = false;
-  /** The index entries of the snapshot last recorded for it, so the next transition need not make them again. */
-  indexed: { snapshot: AnyMachineSnapshot | null; keys: readonly string[] } = NOT_INDEXED;
+  /** The snapshot last recorded for it, and its index entries: the next transition need not make them again. */
+  indexedSnapshot: AnyMachineSnapshot | null = null;
+  indexKeys: readonly string[] = [];
   /** Its record's key in the store. */
   readonly key: string;
   /** Its actor id, as the inspector shows it: `kind:id`. */

@@ -263,9 +263,10 @@ export class Transaction implements Reader {
     this.effects.push({ hosted, event, next, record: persisted, version: this.shared?.version });
     // A live snapshot has the value and context index entries are made of; those of `previous` were
     // most likely made when it was recorded (the live actor adopts the very snapshot decided).
-    const stale = previous === null ? [] : previous === hosted.indexed.snapshot ? hosted.indexed.keys : kind.indexes(previous as unknown as PersistedActor);
+    const stale = previous === null ? [] : previous === hosted.indexedSnapshot ? hosted.indexKeys : kind.indexes(previous as unknown as PersistedActor);
     const fresh = kind.indexes(persisted);
-    hosted.indexed = { snapshot: next, keys: fresh };
+    hosted.indexedSnapshot = next;
+    hosted.indexKeys = fresh;
     this.putIndexed(hosted.key, persisted, fresh, stale);
   }
 }

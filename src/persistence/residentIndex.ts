@@ -26,7 +26,7 @@ const ID_LENGTH = idPart(0).length;
  */
 export class ResidentIndex {
   readonly range: KeyRange;
-  private groups: Map<string, Ids> | null = null;
+  private groups: Groups | null = null;
   private loading: Promise<void> | null = null;
   /** Durable writes that landed while it was loading, to replay over what was read. */
   private landed: WriteBatch[] | null = null;
@@ -49,7 +49,8 @@ export class ResidentIndex {
   async keys(range: KeyRange): Promise<string[]> {
     while (this.groups === null) await (this.loading ??= this.load());
     const limit = range.limit === undefined || range.limit < 0 ? Infinity : range.limit;
-    const names = [...this.groups.keys()].filter((group) => group < range.lt && `${group}\uffff` >= range.gte).sort();
+    // A group's keys are the group and a fixed-width id: below `gte` only when the group is, and `gte` does not extend it.
+    const names = this.groups.names.filter((group) => group < range.lt && (group >= range.gte || range.gte.startsWith(group)));
     if (range.reverse) names.reverse();
     const out: string[] = [];
     for (const group of names) {
@@ -87,12 +88,12 @@ export class ResidentIndex {
    */
   private async load(): Promise<void> {
     const generation = this.generation;
-    const groups = new Map<string, Ids>();
+    const groups = new Groups();
     this.landed = [];
     try {
       for (let from = this.range.gte; ; ) {
         const keys = await this.backend.keys({ gte: from, lt: this.range.lt, limit: LOAD_BATCH });
-        for (const key of keys) add(groups, key);
+        for (const key of keys) groups.add(key);
         if (keys.length < LOAD_BATCH) break;
         from = `${keys[keys.length - 1]}\0`; // the least key above the last one read
       }
@@ -107,25 +108,54 @@ export class ResidentIndex {
   }
 }
 
-function add(groups: Map<string, Ids>, key: string): void {
-  const group = key.slice(0, -ID_LENGTH);
-  let ids = groups.get(group);
-  if (ids === undefined) groups.set(group, (ids = new BTree<number, undefined>()));
-  ids.set(idOfKey(key), undefined);
+/** The groups of an index (each group's ids), and their names in key order. */
+class Groups {
+  private readonly byName = new Map<string, Ids>();
+  /** Sorted: the order a range read walks them in. */
+  readonly names: string[] = [];
+
+  get(group: string): Ids | undefined {
+    return this.byName.get(group);
+  }
+
+  add(key: string): void {
+    const group = key.slice(0, -ID_LENGTH);
+    let ids = this.byName.get(group);
+    if (ids === undefined) {
+      this.byName.set(group, (ids = new BTree<number, undefined>()));
+      this.names.splice(sortedIndex(this.names, group), 0, group);
+    }
+    ids.set(idOfKey(key), undefined);
+  }
+
+  delete(key: string): void {
+    const group = key.slice(0, -ID_LENGTH);
+    const ids = this.byName.get(group);
+    if (ids === undefined) return;
+    ids.delete(idOfKey(key));
+    if (ids.size > 0) return;
+    this.byName.delete(group);
+    this.names.splice(sortedIndex(this.names, group), 1);
+  }
 }
 
-function apply(groups: Map<string, Ids>, batch: WriteBatch, range: KeyRange): void {
+/** Where `name` is, or would go, in a sorted array. */
+function sortedIndex(names: readonly string[], name: string): number {
+  let low = 0;
+  let high = names.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (names[mid]! < name) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function apply(groups: Groups, batch: WriteBatch, range: KeyRange): void {
   for (const [key, value] of batch) {
     if (key < range.gte || key >= range.lt) continue;
-    if (value !== null) {
-      add(groups, key);
-      continue;
-    }
-    const group = key.slice(0, -ID_LENGTH);
-    const ids = groups.get(group);
-    if (ids === undefined) continue;
-    ids.delete(idOfKey(key));
-    if (ids.size === 0) groups.delete(group);
+    if (value === null) groups.delete(key);
+    else groups.add(key);
   }
 }
 

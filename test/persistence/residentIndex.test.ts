@@ -69,6 +69,9 @@ describe('ResidentIndex', () => {
     await backend.open();
     const index = new ResidentIndex(PREFIX, backend);
     await write(backend, index, batch(put(`i/br.builder/x\0${idPart(1)}`))); // outside the index: ignored
+    // Loaded with one builder's entries: the others' groups appear later, in whatever order the writes bring them.
+    await write(backend, index, batch(put(entry(3, 1))));
+    expect(await index.keys(prefixRange(PREFIX))).toEqual([entry(3, 1)]);
     for (let step = 0; step < 300; step++) {
       const changes = Array.from({ length: 20 }, () => {
         const key = entry(Math.floor(random() * 5), 1 + Math.floor(random() * 1500));
