@@ -133,11 +133,11 @@ export class ActorRegistry {
 
   /** Starts rehydrating actors a queued command will need, so its turn does not wait on the store. */
   prefetch(kind: ActorKind, ids: readonly number[]): void {
-    const missing: number[] = [];
+    let missing: number[] | null = null; // made only if needed: a queued claim's actor is usually live
     for (const id of ids) {
-      if (this.live.get(kind.name, id) === undefined && !this.loading.has(recordKey(kind.name, id))) missing.push(id);
+      if (this.live.get(kind.name, id) === undefined && !this.loading.has(recordKey(kind.name, id))) (missing ??= []).push(id);
     }
-    if (missing.length > 0) this.fetch(kind, missing).catch(() => {}); // its command reads again
+    if (missing !== null) this.fetch(kind, missing).catch(() => {}); // its command reads again
   }
 
   /**
