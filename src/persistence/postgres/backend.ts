@@ -19,7 +19,8 @@
  * Retries: a serialization failure or deadlock re-runs the work (up to 30
  * times, a few ms apart); a connection lost before COMMIT reconnects and
  * re-runs it within a window (10 s; 50 ms to 1 s apart); pool reads retry
- * lost connections within the same window. Anything else is a StorageError
+ * lost connections within the same window. A statement unanswered for 60 s
+ * counts as a lost connection (a silent network partition). Anything else is a StorageError
  * with PostgreSQL's message and SQLSTATE, at once. Messages show the
  * location masked; nothing is logged.
  *
@@ -32,7 +33,7 @@ import type { BackendCapabilities, KeyRange, WriteBatch } from '../backend.ts';
 import type { CommitTransaction, SharedBackend, SnapshotView, Version, Versioned } from '../shared.ts';
 import { fromKey, toBytes, toKey } from './bytes.ts';
 import { Committer } from './committer.ts';
-import { classify, failure, OUTCOME_LOCK_TIMEOUT_MS, reconnectDelay, RETRY_WINDOW_MS, seconds, sleep, sqlstateOf } from './failures.ts';
+import { classify, failure, OUTCOME_LOCK_TIMEOUT_MS, QUERY_TIMEOUT_MS, reconnectDelay, RETRY_WINDOW_MS, seconds, sleep, sqlstateOf } from './failures.ts';
 import { maskLocation } from './location.ts';
 import { ensureSchema, idSequence, isIdKind, schemaNames } from './schema.ts';
 import type { SchemaNames } from './schema.ts';
@@ -45,6 +46,8 @@ export interface PostgresBackendOptions {
   retryWindowMs?: number;
   /** How long resolving a lost COMMIT waits for that transaction to end (ms, default 20,000). */
   outcomeLockTimeoutMs?: number;
+  /** How long a statement may go unanswered before its session is taken as lost (ms, default 60,000). */
+  queryTimeoutMs?: number;
   /** Make the store's tables if the schema has none (default true; false for what only reads). */
   createIfMissing?: boolean;
 }
@@ -81,13 +84,13 @@ export class PostgresBackend implements SharedBackend {
     this.sync = options.sync;
     this.capabilities = { permanence: true, durableSync: options.sync };
     const { config, schema } = connectionConfig(location, { sync: options.sync });
-    this.config = config;
+    this.config = { ...config, query_timeout: options.queryTimeoutMs ?? QUERY_TIMEOUT_MS };
     this.names = schemaNames(schema);
     this.retryWindowMs = options.retryWindowMs ?? RETRY_WINDOW_MS;
     this.outcomeLockTimeoutMs = options.outcomeLockTimeoutMs ?? OUTCOME_LOCK_TIMEOUT_MS;
     this.createIfMissing = options.createIfMissing ?? true;
     this.committer = new Committer({
-      config,
+      config: this.config,
       names: this.names,
       shown: this.shown,
       sync: this.sync,

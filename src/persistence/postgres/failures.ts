@@ -23,6 +23,14 @@ export const MAX_CONFLICTS = 30;
 /** How long the resolution of a lost COMMIT waits for that transaction's row lock (ms). */
 export const OUTCOME_LOCK_TIMEOUT_MS = 20_000;
 
+/**
+ * How long a statement may go unanswered before its session is taken as
+ * lost (ms): a connection that went silent (a network partition that sends
+ * no reset) would otherwise hold its calls until TCP gives up, many minutes
+ * on. Long enough for any statement of ours, a bulk commit included.
+ */
+export const QUERY_TIMEOUT_MS = 60_000;
+
 const CONFLICT_STATES = new Set(['40001', '40P01']);
 /**
  * Server states that end or refuse the session: admin_shutdown,
@@ -45,7 +53,9 @@ const SOCKET_CODES = new Set([
   'ENOENT', // a unix socket that is not there: the server is down or restarting
 ]);
 // pg's own words for a connection that ended or broke, and for a connect that timed out.
-const LOST_MESSAGES = [/^Connection terminated/, /not queryable/, /^timeout expired$/, /^timeout exceeded when trying to connect$/];
+// "Query read timeout": a statement unanswered for QUERY_TIMEOUT_MS (pg's query_timeout). The session is taken as
+// lost: pg destroys a pipelined one (the committer's), and a pooled one is released broken, so destroyed.
+const LOST_MESSAGES = [/^Connection terminated/, /not queryable/, /^timeout expired$/, /^timeout exceeded when trying to connect$/, /^Query read timeout$/];
 
 /** The SQLSTATE of an error the server sent, if it is one. */
 export function sqlstateOf(error: unknown): string | undefined {

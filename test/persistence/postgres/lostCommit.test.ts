@@ -100,6 +100,22 @@ describePg('PostgreSQL commits whose answer is lost', (url) => {
     expect(await backend.transact(async (tx) => (await tx.rangeKeys([runs]))[0])).toEqual([]);
   });
 
+  it('a connection that goes silent at COMMIT (a partition, no reset): the session is given up after the query timeout and the outcome read back, never a hang', async () => {
+    const backend = await open({ queryTimeoutMs: 500, outcomeLockTimeoutMs: 300 });
+    const { state, work } = counted();
+    void proxy.armCommit({ kind: 'silent' });
+    const started = Date.now();
+    // COMMIT never reached the server, whose side still holds the transaction's locks: the outcome cannot be read in time.
+    const lost = await backend.transact(work).catch((error: unknown) => error);
+    expect(lost).toBeInstanceOf(StorageError);
+    expect((lost as Error).message).toMatch(/whether the commit landed is unknown/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(state.runs).toBe(1);
+    proxy.release(); // the partition ends with both sides closed: the server rolls the transaction back
+    expect(await backend.transact(async (tx) => (await tx.rangeKeys([runs]))[0])).toEqual([]);
+    expect(await stored()).toEqual([]);
+  });
+
   it('a server that stays unreachable: StorageError after the window, for commits, reads and ids; then it reconnects', async () => {
     const backend = await open({ retryWindowMs: 400 });
     await backend.write(new Map([['k', bytes('v')]]), { sync: true });

@@ -3,7 +3,8 @@
  * chosen point of the PostgreSQL protocol: when the client sends COMMIT
  * (a simple-protocol 'Q' message), the proxy can pass it on and drop the
  * answer (the commit lands, the client never hears), pass it on late, or
- * never pass it on (the commit does not land). It can also refuse every
+ * never pass it on (the commit does not land), or go silent both ways
+ * without closing anything (a network partition). It can also refuse every
  * connection, like a server that is down.
  */
 import net from 'node:net';
@@ -18,7 +19,9 @@ export type CommitFault =
   /** The client is cut at once; the server's side is closed `delayMs` later without COMMIT, so it rolls back. */
   | { kind: 'never-sent'; delayMs: number }
   /** The client is cut at once; the server's side stays open, without COMMIT, until `release()`. */
-  | { kind: 'held' };
+  | { kind: 'held' }
+  /** A network partition that sends no reset: nothing more passes either way and neither side is closed, until `release()`. */
+  | { kind: 'silent' };
 
 type Upstream = { path: string } | { host: string; port: number };
 
@@ -99,7 +102,9 @@ export class PgProxy {
     this.pairs.add(pair);
     let faulted = false; // from here the fault, not the client, decides the server side's fate
     let dropAnswer = false;
+    let silent = false;
     upstream.on('data', (data) => {
+      if (silent) return;
       if (!dropAnswer) return void client.write(data);
       client.destroy();
       upstream.destroy();
@@ -133,7 +138,10 @@ export class PgProxy {
           faulted = true;
           const fault = this.fault;
           this.fault = null;
-          this.inject(fault, message, client, upstream, () => (dropAnswer = true));
+          if (fault.kind === 'silent') {
+            silent = true;
+            this.held.push(client, upstream);
+          } else this.inject(fault, message, client, upstream, () => (dropAnswer = true));
           this.fired?.();
           return;
         }
@@ -169,6 +177,8 @@ export class PgProxy {
         client.destroy();
         this.held.push(upstream);
         return;
+      case 'silent':
+        return; // handled where the connection's traffic is passed on
     }
   }
 }
