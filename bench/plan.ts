@@ -76,8 +76,8 @@ export const USAGE = `npm run bench -- [options]
                           each sample makes a schema of its own and drops it
   --pg-processes LIST     processes of each side in the pg scenario (default 1,4)
   --pg-in-flight N        cycles in flight over all processes (default 64)
-  --pg-requests N         timed requests per pg sample (default 4000; quick 400)
-  --pg-warmup N           requests claimed and completed untimed first (default 500; quick 100)
+  --pg-requests N         timed requests per pg sample, over all processes (default 8000; quick 400)
+  --pg-warmup N           requests each process claims and completes untimed first (default 3000; quick 100)
   --pg-connections N      Buildbot's schema: connections over all its processes (default 16)
   --help`;
 
@@ -173,8 +173,8 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
     pgSkipped: pgChosen && store === null,
     pgProcesses: numbers('pg-processes', values['pg-processes'], [1, 4]),
     pgInFlight: count('pg-in-flight', values['pg-in-flight'], 64),
-    pgRequests: count('pg-requests', values['pg-requests'], quick ? 400 : 4_000),
-    pgWarmup: count('pg-warmup', values['pg-warmup'], quick ? 100 : 500, 0),
+    pgRequests: count('pg-requests', values['pg-requests'], quick ? 400 : 8_000),
+    pgWarmup: count('pg-warmup', values['pg-warmup'], quick ? 100 : 3_000, 0),
     pgConnections: count('pg-connections', values['pg-connections'], 16),
   };
   for (const p of options.pg ? options.pgProcesses : []) {

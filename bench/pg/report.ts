@@ -29,6 +29,7 @@ export interface PgRow extends PgConfig {
   pgCpuUsPerCycle: number | null;
   pgStatementUsPerCycle: number | null;
   clientCpuUsPerCycle: number;
+  floorCpuUsPerCycle: number | null;
   losses: number;
   doubleWins: number[];
   problems: string[];
@@ -62,6 +63,7 @@ export function summarizePg(config: PgConfig, samples: readonly PgSample[]): PgR
     pgCpuUsPerCycle: midOrNull(samples.map((s) => s.pgCpuUsPerCycle)),
     pgStatementUsPerCycle: midOrNull(samples.map((s) => s.pgStatementUsPerCycle)),
     clientCpuUsPerCycle: mid(samples.map((s) => s.clientCpuUsPerCycle)),
+    floorCpuUsPerCycle: midOrNull(samples.map((s) => s.floorCpuUsPerCycle)),
     losses: samples.reduce((sum, s) => sum + s.losses, 0),
     doubleWins: [...new Set(samples.flatMap((s) => s.doubleWins))].sort((a, b) => a - b),
     problems: [...new Set(samples.flatMap((s) => s.problems))].slice(0, 20),
@@ -86,6 +88,23 @@ export interface PgComparison {
   loadByRound: number[];
   /** Buildbot's PostgreSQL CPU per cycle over buildcoord's: how much further a bigger server carries buildcoord. */
   pgCpuRatio: number | null;
+  /**
+   * The most cycles/s buildcoord could reach here if its PostgreSQL client cost nothing (ceilingOf), and that
+   * over Buildbot's schema's cycles/s. Null without the figures it needs.
+   */
+  ceiling: { cyclesPerSecond: number; ratio: number } | null;
+}
+
+/**
+ * An upper bound on buildcoord's cycles/s on this machine, were its
+ * PostgreSQL client free: its masters need at least `floorUs` of CPU per
+ * cycle (the in-memory store's figure) on one JavaScript thread per
+ * process, and the server `pgCpuUs`, all on `cpus` cores. So the lower of
+ * processes / floor and cpus / (server + floor). Null without both figures.
+ */
+export function ceilingOf(o: { cpus: number; processes: number; pgCpuUs: number | null; floorUs: number | null }): number | null {
+  if (o.pgCpuUs === null || o.floorUs === null || o.floorUs <= 0) return null;
+  return Math.min((o.processes * 1e6) / o.floorUs, (o.cpus * 1e6) / (o.pgCpuUs + o.floorUs));
 }
 
 export function comparisons(result: PgScenarioResult): { rows: PgRow[]; compared: PgComparison[] } {
@@ -98,12 +117,14 @@ export function comparisons(result: PgScenarioResult): { rows: PgRow[]; compared
     if (bc === -1 || bb === -1) continue;
     const byRound = result.samples[bc]!.map((s, i) => s.cyclesPerSecond / result.samples[bb]![i]!.cyclesPerSecond);
     const cpu = (i: number) => rows[i]!.pgCpuUsPerCycle;
+    const ceiling = ceilingOf({ cpus: result.machine.cpus, processes, pgCpuUs: cpu(bc), floorUs: rows[bc]!.floorCpuUsPerCycle });
     compared.push({
       processes,
       ratio: rows[bc]!.cyclesPerSecond / rows[bb]!.cyclesPerSecond,
       byRound,
       loadByRound: result.samples[bc]!.map((s, i) => Math.max(s.loadAverage, result.samples[bb]![i]!.loadAverage)),
       pgCpuRatio: cpu(bc) === null || cpu(bb) === null ? null : cpu(bb)! / cpu(bc)!,
+      ceiling: ceiling === null ? null : { cyclesPerSecond: ceiling, ratio: ceiling / rows[bb]!.cyclesPerSecond },
     });
   }
   return { rows, compared };
@@ -119,7 +140,9 @@ export function pgGoals(rows: readonly PgRow[], compared: readonly PgComparison[
     const side = (s: PgConfig['side']) => rows.find((r) => r.side === s && r.processes === c.processes)!;
     return {
       goal: `>= ${PG_GOAL_RATIO}x Buildbot's claim schema on the same PostgreSQL, claim+complete cycles/s (${o.inFlight} in flight, ${c.processes} process${c.processes === 1 ? '' : 'es'})`,
-      value: `${times(c.ratio)} (buildcoord ${num(side('buildcoord').cyclesPerSecond)} cycles/s, Buildbot's schema ${num(side('buildbot').cyclesPerSecond)}; by round ${c.byRound.map(times).join(', ')})`,
+      value:
+        `${times(c.ratio)} (buildcoord ${num(side('buildcoord').cyclesPerSecond)} cycles/s, Buildbot's schema ${num(side('buildbot').cyclesPerSecond)}; by round ${c.byRound.map(times).join(', ')})` +
+        (c.ceiling === null ? '' : `; ceiling on these cores ${times(c.ceiling.ratio)}`),
       met: c.ratio >= PG_GOAL_RATIO,
     };
   });
@@ -151,7 +174,7 @@ export function renderPg(result: PgScenarioResult, o: PgScenarioOptions, shownUr
     `  ${result.machine.cpus} cpus, load average ${load(result.machine.loadAtStart)} at the start and ${load(result.machine.loadAtEnd)} at the end (1/5/15 min): other work on these cores slows most the side that waits on round trips`,
   );
   out.push(
-    `  ${num(o.requests)} requests per sample after ${num(o.warmup)} warm-up, ${o.inFlight} in flight over all processes, ${o.masters} masters per process; Buildbot's schema with ${o.connections} connections in all;`,
+    `  ${num(o.requests)} requests per sample after ${num(o.warmup)} warm-up in each process, ${o.inFlight} in flight over all processes, ${o.masters} masters per process; Buildbot's schema with ${o.connections} connections in all;`,
   );
   const counted = rows.some((r) => r.commitsCounted === 'transactions')
     ? 'transactions committed (pg_stat_database, read-only ones too: no pg_stat_statements here)'
@@ -211,6 +234,13 @@ export function renderPg(result: PgScenarioResult, o: PgScenarioOptions, shownUr
     // What carries to a bigger host: cycles a PostgreSQL core can serve at this CPU per cycle (no other bound assumed).
     if (bc !== null && bb !== null && bc > 0 && bb > 0) {
       out.push(`    PostgreSQL CPU per cycle: buildcoord ${num(bc)} µs, Buildbot's schema ${num(bb)} µs: one server core serves ~${num(1e6 / bc)} vs ~${num(1e6 / bb)} cycles/s`);
+    }
+    const floor = rows.find((r) => r.side === 'buildcoord' && r.processes === c.processes)?.floorCpuUsPerCycle ?? null;
+    if (c.ceiling !== null) {
+      out.push(
+        `    ceiling here: the same masters on the in-memory store use ${num(floor)} µs per cycle, so with a PostgreSQL client that cost nothing at most ` +
+          `min(${c.processes} thread${c.processes === 1 ? '' : 's'} / ${num(floor)} µs, ${result.machine.cpus} cpus / (${num(bc)} + ${num(floor)} µs)) = ~${num(c.ceiling.cyclesPerSecond)} cycles/s, ${times(c.ceiling.ratio)} Buildbot's schema`,
+      );
     }
   }
   for (const r of rows) {

@@ -36,8 +36,14 @@ export interface PgScenarioOptions {
   processes: number[];
   /** Cycles in flight over all processes. */
   inFlight: number;
-  /** Timed requests per sample, and untimed ones claimed and completed first. */
+  /** Timed requests per sample (over all processes). */
   requests: number;
+  /**
+   * Requests each process claims and completes untimed first: every process
+   * starts its timed cycles with its code compiled, as a master that has run
+   * for a while would (a share of one warm-up left 4 processes timing V8's
+   * compiler).
+   */
   warmup: number;
   /** Masters per process. */
   masters: number;
@@ -108,6 +114,11 @@ export interface PgSample extends PgConfig {
   topStatements: StatementShare[] | null;
   /** The worker processes' own CPU over the timed cycles, per cycle, µs. */
   clientCpuUsPerCycle: number;
+  /**
+   * buildcoord: the same processes' CPU per cycle for the same cycles on the in-memory store (µs), a floor under
+   * clientCpuUsPerCycle on any shared store; null for Buildbot's schema.
+   */
+  floorCpuUsPerCycle: number | null;
   /** Each process's timed seconds (they start together; the slowest sets the figure). */
   processSeconds: number[];
   /** The machine's 1-minute load average as the sample started: others' work on the same cores slows a latency-bound side most. */
@@ -257,9 +268,13 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
   const loadAverage = loadavg()[0]!;
   await probe.createSchema(schema);
   try {
-    const brids = await seed(side, api, { url }, { requests: o.warmup + o.requests, builders: o.builders, masters: allMasters });
-    const warmup = cut(brids.slice(0, o.warmup), proportional(o.warmup, slots));
-    const timedBrids = brids.slice(o.warmup);
+    const warmups = o.warmup * processes;
+    const brids = await seed(side, api, { url }, { requests: warmups + o.requests, builders: o.builders, masters: allMasters });
+    const warmup = cut(
+      brids.slice(0, warmups),
+      slots.map(() => o.warmup),
+    );
+    const timedBrids = brids.slice(warmups);
     // Each process gets requests in proportion to its slots, so all finish about together.
     const timed = cut(timedBrids, proportional(timedBrids.length, slots));
     const connections = shares(Math.max(o.connections, processes), processes);
@@ -274,6 +289,7 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
         allMasters,
         slots: slots[p]!,
         connections: connections[p]!,
+        builders: o.builders,
         warmup: warmup[p]!,
         timed: timed[p]!,
         profile: o.profileDir !== null && side === 'buildcoord' ? join(o.profileDir, `pg-${side}-x${processes}-round${round + 1}-process${p + 1}.cpuprofile`) : null,
@@ -292,6 +308,11 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
     const results: PgRunResult[] = (await Promise.all(workers.map((w) => w.next('done')))).map((r) => r.result);
     const cpuAfter = (await probe.counters()).cpuUs;
     const statements = await probe.statementTimes();
+    let floors: number[] | null = null;
+    if (side === 'buildcoord') {
+      for (const w of workers) w.send({ kind: 'floor' });
+      floors = (await Promise.all(workers.map((w) => w.next('floor')))).map((r) => r.cpuUsPerCycle);
+    }
     for (const w of workers) w.send({ kind: 'close' });
     await Promise.all(
       workers.map(async (w) => {
@@ -304,11 +325,19 @@ async function sample(o: PgScenarioOptions, api: BuildcoordApi, probe: ServerPro
 
     // Read afresh, by a coordinator (or connections) that took no part.
     const view = await inspect(side, api, { url }, { masters: allMasters });
-    return { ...figures(config, round, schema, timedBrids, results, { before, after, cpuAfter, statements }, view), loadAverage };
+    return { ...figures(config, round, schema, timedBrids, results, { before, after, cpuAfter, statements }, view), floorCpuUsPerCycle: floorOf(floors, results), loadAverage };
   } finally {
     for (const worker of workers) worker.kill();
     await probe.dropSchema(schema);
   }
+}
+
+/** The processes' floors as one figure per cycle of all: each weighted by the cycles it ran. */
+function floorOf(floors: readonly number[] | null, results: readonly PgRunResult[]): number | null {
+  if (floors === null) return null;
+  const cycles = results.map((r) => r.cycleTimes.length);
+  const total = cycles.reduce((a, b) => a + b, 0);
+  return total === 0 ? null : floors.reduce((sum, us, p) => sum + us * cycles[p]!, 0) / total;
 }
 
 function figures(
@@ -319,7 +348,7 @@ function figures(
   results: readonly PgRunResult[],
   server: { before: ServerCounters; after: ServerCounters | null; cpuAfter: number | null; statements: Awaited<ReturnType<ServerProbe['statementTimes']>> },
   view: { holdings: { brid: number; complete: boolean }[][]; doubleClaims: number },
-): Omit<PgSample, 'loadAverage'> {
+): Omit<PgSample, 'loadAverage' | 'floorCpuUsPerCycle'> {
   const all = <T>(pick: (r: PgRunResult) => readonly T[]) => results.flatMap((r) => [...pick(r)]);
   const seconds = (Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt))) / 1000;
   const wins = all((r) => r.wins);

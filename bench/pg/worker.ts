@@ -1,15 +1,17 @@
 /**
  * One process of the shared-store scenario (pg/run.ts is the parent), in a
  * conversation: open the side as this process's masters and warm up
- * ('ready'), run the timed cycles when told ('go' -> 'done'), close when
- * told ('close' -> 'closed'), so every process of a sample starts its timed
- * cycles at once and the parent can read the server between the steps.
+ * ('ready'), run the timed cycles when told ('go' -> 'done'), buildcoord
+ * then runs the same cycles on the in-memory store ('floor' -> 'floor'),
+ * close when told ('close' -> 'closed'), so every process of a sample starts
+ * its timed cycles at once and the parent can read the server between the
+ * steps.
  */
 import { profiler } from '../profile.ts';
 import type { BuildcoordApi } from '../targets.ts';
 import { runCycles } from './cycles.ts';
 import type { CycleResult } from './cycles.ts';
-import { describeError, open } from './sides.ts';
+import { describeError, open, seed } from './sides.ts';
 import type { PgSide } from './sides.ts';
 
 export interface PgTask {
@@ -27,21 +29,23 @@ export interface PgTask {
   slots: number;
   /** Buildbot: this process's pool size. */
   connections: number;
+  /** Builders the requests are spread over (the floor's own seed). */
+  builders: number;
   warmup: number[];
   timed: number[];
   /** Where to write a CPU profile of the timed cycles, or null. */
   profile: string | null;
 }
 
-/** Parent to a run worker, after 'ready' and after 'done'. */
-export type PgCommand = { kind: 'go' } | { kind: 'close' };
+/** Parent to a run worker: after 'ready', go; after 'done', floor (buildcoord) or close. */
+export type PgCommand = { kind: 'go' } | { kind: 'floor' } | { kind: 'close' };
 
 export interface PgRunResult extends CycleResult {
   /** This process's CPU (user + system) over the timed cycles, microseconds. */
   cpuUs: number;
 }
 
-export type PgReply = { kind: 'ready' } | { kind: 'done'; result: PgRunResult } | { kind: 'closed' } | { kind: 'failed'; error: string };
+export type PgReply = { kind: 'ready' } | { kind: 'done'; result: PgRunResult } | { kind: 'floor'; cpuUsPerCycle: number } | { kind: 'closed' } | { kind: 'failed'; error: string };
 
 const send = (reply: PgReply) => new Promise<void>((resolve) => process.send!(reply, () => resolve()));
 const next = () => new Promise<PgCommand>((resolve) => process.once('message', resolve));
@@ -60,11 +64,41 @@ async function run(task: PgTask, api: BuildcoordApi): Promise<void> {
     const used = process.cpuUsage(cpu);
     await stopProfile();
     await send({ kind: 'done', result: { ...result, cpuUs: used.user + used.system } });
-    if ((await next()).kind !== 'close') throw new Error('expected close');
+    let command = await next();
+    if (command.kind === 'floor') {
+      await send({ kind: 'floor', cpuUsPerCycle: await floor(task, api) });
+      command = await next();
+    }
+    if (command.kind !== 'close') throw new Error('expected close');
   } finally {
     await side.close();
   }
   await send({ kind: 'closed' });
+}
+
+/**
+ * buildcoord's CPU per cycle for this process's cycles on the in-memory
+ * store: what its masters cost with a store that costs nothing, and so a
+ * floor under its CPU per cycle on any shared store (the shared path only
+ * adds work: read sets, checks, the client). Same slots, masters and counts,
+ * warmed up the same way.
+ */
+async function floor(task: PgTask, api: BuildcoordApi): Promise<number> {
+  const backend = api.memoryBackend();
+  const brids = await seed('buildcoord', api, { backend }, { requests: task.warmup.length + task.timed.length, builders: task.builders, masters: task.allMasters });
+  const side = await open('buildcoord', api, { backend }, task);
+  try {
+    const cycles = { inFlight: task.slots, masterOf: (slot: number) => task.firstMaster + (slot % task.masters) };
+    await runCycles(side, brids.slice(0, task.warmup.length), cycles, describeError);
+    (globalThis as { gc?: () => void }).gc?.();
+    const cpu = process.cpuUsage();
+    const result = await runCycles(side, brids.slice(task.warmup.length), cycles, describeError);
+    const used = process.cpuUsage(cpu);
+    if (result.failed > 0) throw new Error(`the in-memory floor failed: ${result.failures[0]}`);
+    return (used.user + used.system) / Math.max(1, result.cycleTimes.length);
+  } finally {
+    await side.close();
+  }
 }
 
 process.once('message', async (task: PgTask) => {

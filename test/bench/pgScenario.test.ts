@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runCycles } from '../../bench/pg/cycles.ts';
-import { comparisons, pgGoals, renderPg } from '../../bench/pg/report.ts';
+import { ceilingOf, comparisons, pgGoals, renderPg } from '../../bench/pg/report.ts';
 import { cut, pgConfigs, proportional, runPgScenario, shares } from '../../bench/pg/run.ts';
 import type { PgConfig, PgSample, PgScenarioResult } from '../../bench/pg/run.ts';
 import { inspect, open, seed } from '../../bench/pg/sides.ts';
@@ -54,6 +54,7 @@ function fakeSample(config: PgConfig, round: number, cyclesPerSecond: number, ex
     pgStatementUsPerCycle: 200,
     topStatements: null,
     clientCpuUsPerCycle: 300,
+    floorCpuUsPerCycle: config.side === 'buildcoord' ? 100 : null,
     processSeconds: [1],
     loadAverage: 0.5,
     ...extra,
@@ -77,10 +78,23 @@ describe('the pg figures and goals', () => {
       ['buildbot', 1_000],
       ['buildcoord', 3_000],
     ]);
-    expect(compared).toEqual([{ processes: 1, ratio: 3, byRound: [3, 3.3, 2], loadByRound: [0.5, 0.5, 0.5], pgCpuRatio: 3 }]);
+    // The ceiling: 2 cpus over (200 µs of server + 100 µs of the masters on the in-memory store) per cycle,
+    // under 1 thread over 100 µs.
+    expect(compared).toEqual([
+      { processes: 1, ratio: 3, byRound: [3, 3.3, 2], loadByRound: [0.5, 0.5, 0.5], pgCpuRatio: 3, ceiling: { cyclesPerSecond: 2e6 / 300, ratio: 2e6 / 300 / 1_000 } },
+    ]);
     const goals = pgGoals(rows, compared, { inFlight: 64 });
     expect(goals.map((g) => g.met)).toEqual([true, true]);
-    expect(goals[0]!.value).toMatch(/^3\.00x \(buildcoord 3,000 cycles\/s, Buildbot's schema 1,000; by round 3\.00x, 3\.30x, 2\.00x\)$/);
+    expect(goals[0]!.value).toMatch(/^3\.00x \(buildcoord 3,000 cycles\/s, Buildbot's schema 1,000; by round 3\.00x, 3\.30x, 2\.00x\); ceiling on these cores 6\.67x$/);
+    const shown = renderPg(result([3_000], [1_000]), { inFlight: 64, requests: 1, warmup: 0, masters: 4, connections: 16, samples: 1 } as never, 'x');
+    expect(shown.text).toContain('at most min(1 thread / 100 µs, 2 cpus / (200 + 100 µs)) = ~6,667 cycles/s, 6.67x');
+  });
+
+  it('bounds the ceiling by one JavaScript thread per process as well as by the cores', () => {
+    expect(ceilingOf({ cpus: 2, processes: 1, pgCpuUs: 50, floorUs: 200 })).toBe(5_000); // the thread: 1e6 / 200
+    expect(ceilingOf({ cpus: 2, processes: 4, pgCpuUs: 300, floorUs: 100 })).toBe(5_000); // the cores: 2e6 / 400
+    expect(ceilingOf({ cpus: 2, processes: 1, pgCpuUs: null, floorUs: 100 })).toBeNull();
+    expect(ceilingOf({ cpus: 2, processes: 1, pgCpuUs: 100, floorUs: null })).toBeNull();
   });
 
   it('misses below 3x, and fails the check on a double claim or a disagreeing store', () => {
@@ -161,6 +175,9 @@ describePg('the pg scenario, end to end', (url) => {
       expect(s.pgCpuUsPerCycle).toBeGreaterThanOrEqual(0);
       expect(s.clientCpuUsPerCycle).toBeGreaterThan(0);
     }
+    // The floor is buildcoord's alone: its masters' CPU per cycle on the in-memory store.
+    expect(samples[0]!.floorCpuUsPerCycle).toBeNull();
+    expect(samples[1]!.floorCpuUsPerCycle).toBeGreaterThan(0);
     // Buildbot: a transaction per call (the test server has pg_stat_statements: COMMITs are counted exactly).
     expect(samples.map((s) => s.commitsCounted)).toEqual(['COMMIT statements', 'COMMIT statements']);
     expect(samples[0]!.commitsPerCycle).toBe(2);
