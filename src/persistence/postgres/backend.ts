@@ -75,7 +75,9 @@ export class PostgresBackend implements SharedBackend {
   private blindWrites = 0;
   private readonly knownSequences = new Set<string>();
   private readsInFlight = 0;
-  /** Point reads waiting for a free session, to be sent as one query. */
+  /** A send of the gathered point reads is scheduled for the end of this turn. */
+  private readScheduled = false;
+  /** Point reads gathered for the next query (see getVersioned). */
   private nextRead: { keys: string[]; waiters: { at: number; count: number; resolve: (found: (Versioned | undefined)[]) => void; reject: (error: unknown) => void }[] } | null =
     null;
 
@@ -184,18 +186,29 @@ export class PostgresBackend implements SharedBackend {
   }
 
   /**
-   * Point reads are batched: while every pooled session is busy, the keys
-   * asked for gather into the next read, sent as one query when a session is
-   * free (dozens of claims each loading its request cost one round trip).
+   * Point reads are batched: the keys asked for in one turn of the event
+   * loop, and while every pooled session is busy, go out as one query (a
+   * burst of claims each loading its request costs one round trip, not one
+   * each: the round trip, not the rows, is what a read costs).
    */
   async getVersioned(keys: readonly string[]): Promise<(Versioned | undefined)[]> {
     this.assertOpen();
     if (keys.length === 0) return [];
-    if (this.readsInFlight < POOL_SIZE) return this.readNow(keys);
     return new Promise((resolve, reject) => {
       const next = (this.nextRead ??= { keys: [], waiters: [] });
       next.waiters.push({ at: next.keys.length, count: keys.length, resolve, reject });
       next.keys.push(...keys);
+      this.scheduleRead();
+    });
+  }
+
+  /** Sends the gathered keys at the end of this turn, unless every session is busy: the next to finish sends them. */
+  private scheduleRead(): void {
+    if (this.readScheduled || this.readsInFlight >= POOL_SIZE) return;
+    this.readScheduled = true;
+    setImmediate(() => {
+      this.readScheduled = false;
+      if (this.readsInFlight < POOL_SIZE) this.sendNextRead();
     });
   }
 
