@@ -197,7 +197,7 @@ export class PostgresBackend implements SharedBackend {
     return new Promise((resolve, reject) => {
       const next = (this.nextRead ??= { keys: [], waiters: [] });
       next.waiters.push({ at: next.keys.length, count: keys.length, resolve, reject });
-      next.keys.push(...keys);
+      for (const key of keys) next.keys.push(key); // not push(...keys): a long list would overflow the stack
       this.scheduleRead();
     });
   }

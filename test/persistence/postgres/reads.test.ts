@@ -46,6 +46,15 @@ describePg('PostgreSQL point reads', (url) => {
     }
   });
 
+  it('reads a quarter of a million keys in one call (gathering them builds no argument list that large)', async () => {
+    const keys = Array.from({ length: 250_000 }, (_, i) => `r/x/${i}`);
+    keys[123_456] = 'r/7';
+    const found = await backend.getMany(keys);
+    expect(found).toHaveLength(keys.length);
+    expect(found.filter((value) => value !== undefined).map(text)).toEqual(['v7']);
+    expect(text(found[123_456])).toBe('v7');
+  });
+
   it('answers a read asked for in a later turn with a query of its own', async () => {
     const { result, queries } = await readQueries(async () => {
       const first = await backend.getMany(['r/1']);
