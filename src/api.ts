@@ -20,8 +20,8 @@ export {
 } from './errors.ts';
 export type { FileProblem } from './errors.ts';
 export type { Backend, BackendCapabilities, KeyRange, WriteBatch } from './persistence/backend.ts';
-export { memoryBackend } from './persistence/memory.ts';
-export { levelDBBackend } from './persistence/leveldb.ts';
+export { memoryBackend } from './persistence/memory/backend.ts';
+export { levelDBBackend } from './persistence/leveldb/backend.ts';
 export { BackendWrapper } from './persistence/wrapper.ts';
 export type { BrDict, BsDict, SsDict, BDict, ChDict, UsDict, UserSummary, ChangeSourceDict, MasterDict, Properties } from './types.ts';
 export type { AddChangeArgs } from './connector/changes.ts';

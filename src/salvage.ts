@@ -2,12 +2,12 @@ import { cp } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { StorageError, StoreDamagedError } from './errors.ts';
 import { decode } from './persistence/codec.ts';
-import { CommitMark } from './persistence/commitMark.ts';
-import { checkStoreFiles } from './persistence/files/storeFiles.ts';
+import { CommitMark } from './persistence/leveldb/commitMark.ts';
+import { checkStoreFiles } from './persistence/leveldb/files/storeFiles.ts';
 import { COMMIT_KEY } from './persistence/keys.ts';
-import { levelReason } from './persistence/level.ts';
+import { levelReason } from './persistence/leveldb/level.ts';
 import { isPostgresLocation, maskLocation } from './persistence/postgres/location.ts';
-import { closedStorePath } from './persistence/storeLock.ts';
+import { closedStorePath } from './persistence/leveldb/storeLock.ts';
 import { verify } from './verify.ts';
 import type { VerifyReport } from './verify.ts';
 

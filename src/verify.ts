@@ -6,14 +6,14 @@ import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { decode } from './persistence/codec.ts';
 import { COMMIT_KEY, counterKey, idOfKey, INDEXES, indexOfKey, inLayout, recordKey, recordPrefix } from './persistence/keys.ts';
-import { checkBeforeOpen, checkMarkAfterOpen } from './persistence/openCheck.ts';
-import type { MarkReading } from './persistence/commitMark.ts';
+import { checkBeforeOpen, checkMarkAfterOpen } from './persistence/leveldb/openCheck.ts';
+import type { MarkReading } from './persistence/leveldb/commitMark.ts';
 import type { RecordKind } from './persistence/records.ts';
-import { readThroughCopy } from './persistence/scratchCopy.ts';
+import { readThroughCopy } from './persistence/leveldb/scratchCopy.ts';
 import { postgresBackend } from './persistence/postgres/backend.ts';
 import { isPostgresLocation } from './persistence/postgres/location.ts';
-import { isShared } from './persistence/shared.ts';
-import { closedStorePath } from './persistence/storeLock.ts';
+import { isShared } from './persistence/shared/contract.ts';
+import { closedStorePath } from './persistence/leveldb/storeLock.ts';
 
 /** One thing wrong with a store: at a key, or in a file (at a byte offset, where one can be named). */
 export interface Problem {

@@ -1,13 +1,13 @@
 import { createActor } from 'xstate';
 import type { Actor, AnyMachineSnapshot, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import type { Backend } from '../persistence/backend.ts';
-import { isShared } from '../persistence/shared.ts';
-import type { Version } from '../persistence/shared.ts';
+import { isShared } from '../persistence/shared/contract.ts';
+import type { Version } from '../persistence/shared/contract.ts';
 import { decodeStored } from '../persistence/codec.ts';
 import { recordKey } from '../persistence/keys.ts';
 import type { RecordKind } from '../persistence/records.ts';
 import { adopt, adoptingLogic } from './adopt.ts';
-import { breathe, CHUNK, due } from './breathe.ts';
+import { breathe, CHUNK, due } from '../breathe.ts';
 import { LiveActors } from './liveActors.ts';
 import { firstSnapshot } from './step.ts';
 

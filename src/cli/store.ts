@@ -4,14 +4,14 @@ import { Connector } from '../connector/connector.ts';
 import type { Core } from '../connector/core.ts';
 import { CoordinatorError, InvalidArgumentError, StorageError, StoreLockedError } from '../errors.ts';
 import type { Backend } from '../persistence/backend.ts';
-import { levelDBBackend } from '../persistence/leveldb.ts';
+import { levelDBBackend } from '../persistence/leveldb/backend.ts';
 import { postgresBackend } from '../persistence/postgres/backend.ts';
 import { isPostgresLocation, maskLocation } from '../persistence/postgres/location.ts';
 import { schemaNames } from '../persistence/postgres/schema.ts';
 import { connectionConfig } from '../persistence/postgres/url.ts';
 import { StoreReader } from '../persistence/records.ts';
-import { isShared } from '../persistence/shared.ts';
-import type { SharedBackend, SnapshotView } from '../persistence/shared.ts';
+import { isShared } from '../persistence/shared/contract.ts';
+import type { SharedBackend, SnapshotView } from '../persistence/shared/contract.ts';
 import { CliError, EXIT } from './exit.ts';
 
 /** Connectors bound to a master (for `claimed: 'mine'`); 0 for one that is no master's. */

@@ -2,7 +2,7 @@
 // transitions of each request's actor; a command over several requests
 // commits all of them or, if one refuses, none.
 import type { PersistedActor } from '../actors/registry.ts';
-import type { Transaction } from '../actors/transaction.ts';
+import type { Transaction } from '../commit/transaction.ts';
 import { AlreadyClaimedError, NotClaimedError } from '../errors.ts';
 import { isSettled } from '../machines/buildRequest.ts';
 import type { BuildRequestContext, BuildRequestEvent } from '../machines/buildRequest.ts';
@@ -11,7 +11,7 @@ import { idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { BrDict } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, CHUNK, due } from '../actors/breathe.ts';
+import { breathe, CHUNK, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { buildRequestIndex, buildRequests, toDate } from './model.ts';
 import { matchesSourceStamps } from './sourcestamps.ts';

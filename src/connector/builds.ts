@@ -1,7 +1,7 @@
 import { idsUnder, readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { BDict } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from '../actors/breathe.ts';
+import { breathe, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { buildIndex, buildRequests, builds, toDate } from './model.ts';
 import type { BuildRecord } from './model.ts';

@@ -7,7 +7,7 @@ import { idsUnder, readRecord, readRecords, requireRecord } from '../persistence
 import type { Reader } from '../persistence/records.ts';
 import type { BsDict, Properties } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from '../actors/breathe.ts';
+import { breathe, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { buildRequests, buildsetIndex, buildsets, sourceStampSets, toDate } from './model.ts';
 import type { BuildsetRecord } from './model.ts';

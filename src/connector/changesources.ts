@@ -1,6 +1,6 @@
 // changesources: spec changesources.md. Each change source is an actor;
 // its master may change only while the current one is unset or inactive.
-import type { Transaction } from '../actors/transaction.ts';
+import type { Transaction } from '../commit/transaction.ts';
 import { ChangeSourceAlreadyClaimedError, InvalidArgumentError } from '../errors.ts';
 import type { ChangeSourceContext } from '../machines/changeSource.ts';
 import type { PersistedActor } from '../actors/registry.ts';
@@ -8,7 +8,7 @@ import { recordPrefix } from '../persistence/keys.ts';
 import { firstIdUnder, idsUnder, readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { ChangeSourceDict } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from '../actors/breathe.ts';
+import { breathe, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { changeSourceIndex, changeSources, masters } from './model.ts';
 

@@ -1,4 +1,4 @@
-import type { CallQueue } from '../actors/callQueue.ts';
+import type { CallQueue } from '../commit/commandRunner.ts';
 import type { Reader } from '../persistence/records.ts';
 
 /** What every connector component is built on. */

@@ -1,6 +1,6 @@
 // masters: spec changesources.md and Buildbot's masters connector (findMasterId,
 // setMasterState, getMaster, getMasters).
-import type { Transaction } from '../actors/transaction.ts';
+import type { Transaction } from '../commit/transaction.ts';
 import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import { recordPrefix } from '../persistence/keys.ts';
 import type { MasterDict } from '../types.ts';

@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from '../errors.ts';
 import { readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from '../actors/breathe.ts';
+import { breathe, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { changes, classifications, objects } from './model.ts';
 

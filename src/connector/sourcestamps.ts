@@ -4,7 +4,7 @@ import { idsUnder, readRecord, readRecords, requireRecord } from '../persistence
 import type { Reader } from '../persistence/records.ts';
 import type { SsDict } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from '../actors/breathe.ts';
+import { breathe, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { buildsets, changes, sourceStampIndex, sourceStamps, sourceStampSets } from './model.ts';
 import type { PatchRecord, SourceStampRecord } from './model.ts';

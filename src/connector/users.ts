@@ -1,13 +1,13 @@
 // users: spec buildbot-database.md, "users". A user has an identifier,
 // optional credentials, and attributes keyed by type (one per type).
-import type { Transaction } from '../actors/transaction.ts';
+import type { Transaction } from '../commit/transaction.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { recordPrefix } from '../persistence/keys.ts';
 import { firstIdUnder, idsUnder, readRecord, readRecords } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import type { UsDict, UserSummary } from '../types.ts';
 import * as v from '../validate.ts';
-import { breathe, due } from '../actors/breathe.ts';
+import { breathe, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { changeIndex, changes, userAttrIndex, userAttrs, userIndex, users } from './model.ts';
 import type { UserRecord } from './model.ts';

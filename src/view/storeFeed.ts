@@ -6,7 +6,7 @@ import { prefixRange } from '../persistence/backend.ts';
 import { decodeStored } from '../persistence/codec.ts';
 import { idOfKey, recordKey, recordPrefix } from '../persistence/keys.ts';
 import { postgresBackend } from '../persistence/postgres/backend.ts';
-import type { SharedBackend, SnapshotView } from '../persistence/shared.ts';
+import type { SharedBackend, SnapshotView } from '../persistence/shared/contract.ts';
 import { TransitionLog } from './feed.ts';
 import type { LiveFeed, LiveFeedOptions, Transition } from './feed.ts';
 

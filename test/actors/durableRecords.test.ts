@@ -3,7 +3,7 @@ import { openCoordinator } from '../../src/api.ts';
 import type { ActorRegistry } from '../../src/actors/registry.ts';
 import { decode } from '../../src/persistence/codec.ts';
 import { recordKey } from '../../src/persistence/keys.ts';
-import { memoryBackend } from '../../src/persistence/memory.ts';
+import { memoryBackend } from '../../src/persistence/memory/backend.ts';
 import { ControlledBackend } from '../support/controlledBackend.ts';
 
 describe('durable records of live actors', () => {

@@ -1,6 +1,6 @@
 import { openCoordinator } from '../../src/api.ts';
 import type { Coordinator } from '../../src/api.ts';
-import { SharedMemoryStore } from '../../src/persistence/sharedMemory.ts';
+import { SharedMemoryStore } from '../../src/persistence/shared/memory.ts';
 import type { Harness } from '../conformance/harness.ts';
 import { runAllSuites } from './suites.ts';
 

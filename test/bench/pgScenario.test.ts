@@ -10,7 +10,7 @@ import type { PgConfig, PgSample, PgScenarioResult } from '../../bench/pg/run.ts
 import { inspect, open, seed } from '../../bench/pg/sides.ts';
 import { audit } from '../../bench/stats.ts';
 import * as api from '../../src/api.ts';
-import { SharedMemoryStore } from '../../src/persistence/sharedMemory.ts';
+import { SharedMemoryStore } from '../../src/persistence/shared/memory.ts';
 import { describePg, pgConfig } from '../support/postgres.ts';
 
 describe('splitting the work over processes', () => {

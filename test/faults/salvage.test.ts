@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCoordinator, salvage, StoreDamagedError } from '../../src/api.ts';
-import { CommitMark } from '../../src/persistence/commitMark.ts';
+import { CommitMark } from '../../src/persistence/leveldb/commitMark.ts';
 import { addBuildsets, emptyFacts } from './farm.ts';
 import { fingerprint } from './prober.ts';
 

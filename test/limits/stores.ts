@@ -5,8 +5,8 @@ import { afterAll, afterEach, expect } from 'vitest';
 import { InvalidArgumentError, openCoordinator } from '../../src/api.ts';
 import type { Connector, Coordinator } from '../../src/api.ts';
 import type { Backend } from '../../src/persistence/backend.ts';
-import { levelDBBackend } from '../../src/persistence/leveldb.ts';
-import { memoryBackend } from '../../src/persistence/memory.ts';
+import { levelDBBackend } from '../../src/persistence/leveldb/backend.ts';
+import { memoryBackend } from '../../src/persistence/memory/backend.ts';
 import { LIMITS } from '../../src/validate.ts';
 import type { LimitName } from '../../src/validate.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlreadyClaimedError } from '../../src/api.ts';
 import type { Connector } from '../../src/api.ts';
-import { CHUNK } from '../../src/actors/breathe.ts';
+import { CHUNK } from '../../src/breathe.ts';
 import { LIMITS } from '../../src/validate.ts';
 import { requests, storeFixture, STORES } from './stores.ts';
 

@@ -7,8 +7,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/persistence/backend.ts';
 import { prefixRange } from '../../src/persistence/backend.ts';
 import { idOfKey, idPart, indexKey, stringPart, timePart } from '../../src/persistence/keys.ts';
-import { levelDBBackend } from '../../src/persistence/leveldb.ts';
-import { memoryBackend } from '../../src/persistence/memory.ts';
+import { levelDBBackend } from '../../src/persistence/leveldb/backend.ts';
+import { memoryBackend } from '../../src/persistence/memory/backend.ts';
 import { postgresBackend } from '../../src/persistence/postgres/backend.ts';
 import { describePg, pgConfig, withSchema } from '../support/postgres.ts';
 

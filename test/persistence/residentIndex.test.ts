@@ -5,7 +5,7 @@ import { buildRequestIndex } from '../../src/connector/model.ts';
 import type { Backend, KeyRange, WriteBatch } from '../../src/persistence/backend.ts';
 import { prefixRange } from '../../src/persistence/backend.ts';
 import { idPart } from '../../src/persistence/keys.ts';
-import { memoryBackend } from '../../src/persistence/memory.ts';
+import { memoryBackend } from '../../src/persistence/memory/backend.ts';
 import { ResidentIndex } from '../../src/persistence/residentIndex.ts';
 import { BackendWrapper } from '../../src/persistence/wrapper.ts';
 import { ControlledBackend } from '../support/controlledBackend.ts';

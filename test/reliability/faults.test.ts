@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AlreadyClaimedError, NotClaimedError, openCoordinator, StorageError } from '../../src/api.ts';
 import type { Connector } from '../../src/api.ts';
 import type { Backend } from '../../src/persistence/backend.ts';
-import { levelDBBackend } from '../../src/persistence/leveldb.ts';
-import { memoryBackend } from '../../src/persistence/memory.ts';
+import { levelDBBackend } from '../../src/persistence/leveldb/backend.ts';
+import { memoryBackend } from '../../src/persistence/memory/backend.ts';
 import { ControlledBackend } from '../support/controlledBackend.ts';
 import type { Fault } from '../support/controlledBackend.ts';
 

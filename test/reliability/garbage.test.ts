@@ -4,8 +4,8 @@ import { CoordinatorError, openCoordinator } from '../../src/api.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { levelDBBackend } from '../../src/persistence/leveldb.ts';
-import { memoryBackend } from '../../src/persistence/memory.ts';
+import { levelDBBackend } from '../../src/persistence/leveldb/backend.ts';
+import { memoryBackend } from '../../src/persistence/memory/backend.ts';
 
 /**
  * Generated garbage for every method: the answer is a value or one of the

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { openCoordinator } from '../../src/api.ts';
 import { seededRandom } from '../../src/cli/farm.ts';
 import type { Connector, Coordinator } from '../../src/api.ts';
-import { SharedMemoryStore } from '../../src/persistence/sharedMemory.ts';
-import type { SharedFault } from '../../src/persistence/sharedMemory.ts';
+import { SharedMemoryStore } from '../../src/persistence/shared/memory.ts';
+import type { SharedFault } from '../../src/persistence/shared/memory.ts';
 import { SUBMITTED_AT, TestClock } from '../conformance/harness.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openCoordinator } from '../../src/api.ts';
-import { SharedMemoryStore } from '../../src/persistence/sharedMemory.ts';
+import { SharedMemoryStore } from '../../src/persistence/shared/memory.ts';
 
 /** Delays store operations at random, so that coordinators interleave. */
 function jitter(seed: number) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openCoordinator } from '../../src/api.ts';
 import { encode } from '../../src/persistence/codec.ts';
-import { SharedMemoryStore } from '../../src/persistence/sharedMemory.ts';
+import { SharedMemoryStore } from '../../src/persistence/shared/memory.ts';
 import { verifyBackend } from '../../src/verify.ts';
 
 describe('verify on a shared store [stand-in]', () => {

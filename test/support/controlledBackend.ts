@@ -1,5 +1,5 @@
 import type { Backend, WriteBatch } from '../../src/persistence/backend.ts';
-import { memoryBackend } from '../../src/persistence/memory.ts';
+import { memoryBackend } from '../../src/persistence/memory/backend.ts';
 import { BackendWrapper } from '../../src/persistence/wrapper.ts';
 
 /** How an injected write failure looks: its errno, and whether the data reached the store anyway. */

@@ -30,7 +30,7 @@
 import pg from 'pg';
 import { InvalidArgumentError, StorageError } from '../../errors.ts';
 import type { BackendCapabilities, KeyRange, WriteBatch } from '../backend.ts';
-import type { CommitTransaction, SharedBackend, SnapshotView, Version, Versioned } from '../shared.ts';
+import type { CommitTransaction, SharedBackend, SnapshotView, Version, Versioned } from '../shared/contract.ts';
 import { fromKey, toBytes, toKey } from './bytes.ts';
 import { Committer } from './committer.ts';
 import { classify, failure, OUTCOME_LOCK_TIMEOUT_MS, QUERY_TIMEOUT_MS, reconnectDelay, RETRY_WINDOW_MS, seconds, sleep, sqlstateOf } from './failures.ts';

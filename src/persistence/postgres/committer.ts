@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { StorageError } from '../../errors.ts';
-import type { CommitTransaction, Version } from '../shared.ts';
+import type { CommitTransaction, Version } from '../shared/contract.ts';
 import { classify, conflictDelay, describeFailure, failure, MAX_CONFLICTS, reconnectDelay, seconds, sleep, sqlstateOf } from './failures.ts';
 import type { SchemaNames } from './schema.ts';
 import { fromKey, toBuffer, toKey } from './bytes.ts';

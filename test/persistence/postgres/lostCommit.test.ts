@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { StorageError } from '../../../src/errors.ts';
 import { postgresBackend } from '../../../src/persistence/postgres/backend.ts';
 import type { PostgresBackend, PostgresBackendOptions } from '../../../src/persistence/postgres/backend.ts';
-import type { CommitTransaction } from '../../../src/persistence/shared.ts';
+import type { CommitTransaction } from '../../../src/persistence/shared/contract.ts';
 import { describePg, freshSchema, pgConfig } from '../../support/postgres.ts';
 import type { FreshSchema } from '../../support/postgres.ts';
 import { PgProxy } from './proxy.ts';
