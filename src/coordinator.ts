@@ -10,10 +10,7 @@ import { residentIndexes } from './connector/model.ts';
 import { ClosedError, InvalidArgumentError } from './errors.ts';
 import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
-import { levelDBBackend } from './persistence/leveldb/backend.ts';
-import { memoryBackend } from './persistence/memory/backend.ts';
-import { postgresBackend } from './persistence/postgres/backend.ts';
-import { isPostgresLocation } from './persistence/postgres/location.ts';
+import { backendAt } from './persistence/stores.ts';
 import { decodeStored } from './persistence/codec.ts';
 import { isShared, VersionSource } from './persistence/shared/contract.ts';
 import { SharedClock } from './persistence/shared/clock.ts';
@@ -56,7 +53,7 @@ const DEFAULT_MAX_LIVE_ACTORS = 10_000;
  */
 export async function openCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
   const o = parseOptions(options);
-  const backend = o.backend ?? backendFor(o.location, o.durability);
+  const backend = o.backend ?? backendAt(o.location, { sync: o.durability === 'sync' });
   await backend.open();
   try {
     if (isShared(backend)) {
@@ -72,13 +69,6 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
     await backend.close();
     throw error;
   }
-}
-
-/** The store a location names: none, an in-memory one; a PostgreSQL URL, the shared store; else a LevelDB directory. */
-function backendFor(location: string | undefined, durability: Durability): Backend {
-  if (location === undefined) return memoryBackend();
-  if (isPostgresLocation(location)) return postgresBackend(location, { sync: durability === 'sync' });
-  return levelDBBackend(location);
 }
 
 export class Coordinator {

@@ -111,3 +111,8 @@ export class StoreDamagedError extends StorageError {
     super(`store ${location} ${situation}: ${shown}${more}. ${advice}`);
   }
 }
+
+/** No store at the location: a missing directory, an unreachable server, a schema that holds none. */
+export class NoStoreError extends StorageError {
+  override readonly code = 'NO_STORE';
+}

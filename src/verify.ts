@@ -1,19 +1,14 @@
 import type { ActorKind } from './actors/registry.ts';
 import * as model from './connector/model.ts';
 import type { FileProblem } from './errors.ts';
-import { problemPlace, StorageError, StoreDamagedError } from './errors.ts';
+import { problemPlace } from './errors.ts';
 import type { Backend } from './persistence/backend.ts';
 import { prefixRange } from './persistence/backend.ts';
 import { decode } from './persistence/codec.ts';
-import { COMMIT_KEY, counterKey, idOfKey, INDEXES, indexOfKey, inLayout, recordKey, recordPrefix } from './persistence/keys.ts';
-import { checkBeforeOpen, checkMarkAfterOpen } from './persistence/leveldb/openCheck.ts';
-import type { MarkReading } from './persistence/leveldb/commitMark.ts';
+import { counterKey, idOfKey, INDEXES, indexOfKey, inLayout, recordKey, recordPrefix } from './persistence/keys.ts';
 import type { RecordKind } from './persistence/records.ts';
-import { readThroughCopy } from './persistence/leveldb/scratchCopy.ts';
-import { postgresBackend } from './persistence/postgres/backend.ts';
-import { isPostgresLocation } from './persistence/postgres/location.ts';
 import { isShared } from './persistence/shared/contract.ts';
-import { closedStorePath } from './persistence/leveldb/storeLock.ts';
+import { readClosedStore } from './persistence/stores.ts';
 
 /** One thing wrong with a store: at a key, or in a file (at a byte offset, where one can be named). */
 export interface Problem {
@@ -55,35 +50,7 @@ function schemaKinds(): RecordKind<unknown>[] {
  * sequences stand for the counters. (Its files are the server's to keep.)
  */
 export async function verify(location: string): Promise<VerifyReport> {
-  if (isPostgresLocation(location)) {
-    const backend = postgresBackend(location, { sync: true, createIfMissing: false });
-    await backend.open();
-    try {
-      return await verifyBackend(backend);
-    } finally {
-      await backend.close();
-    }
-  }
-  const path = await closedStorePath(location, 'verifying');
-  let kind: 'none' | 'store';
-  let mark: MarkReading;
-  try {
-    ({ kind, mark } = await checkBeforeOpen(path, location));
-  } catch (error) {
-    if (error instanceof StoreDamagedError) return damaged(error.problems);
-    throw error;
-  }
-  if (kind === 'none') throw new StorageError(`cannot open store ${location}: the directory holds no LevelDB store`);
-  return readThroughCopy(path, async (backend) => {
-    const stored = await backend.get(COMMIT_KEY);
-    try {
-      checkMarkAfterOpen(location, stored === undefined ? 0 : decode<number>(stored), mark);
-    } catch (error) {
-      if (error instanceof StoreDamagedError) return damaged(error.problems);
-      throw error;
-    }
-    return verifyBackend(backend);
-  });
+  return readClosedStore(location, verifyBackend, damaged);
 }
 
 /** The report on a store whose files are damaged: its records are not read, since LevelDB would drop or misread them. */

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { InspectionEvent, Observer } from 'xstate';
 import { openCoordinator } from '../coordinator.ts';
 import type { Coordinator } from '../coordinator.ts';
-import { isPostgresLocation } from '../persistence/postgres/location.ts';
+import { isSharedLocation, LOCATION_FORMS } from '../persistence/stores.ts';
 import { createLiveFeed, fanOut } from '../view/feed.ts';
 import { DEFAULT_HOST } from '../view/hosts.ts';
 import { startInspectorServer } from '../view/inspector.ts';
@@ -108,7 +108,7 @@ export function progressDisplay(masters: readonly MasterStatus[]) {
  * is over.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
-  if (isPostgresLocation(options.location)) return runSharedDemo(options);
+  if (isSharedLocation(options.location)) return runSharedDemo(options);
   const clock = new SimulatedClock(Date.now());
   let simStart = 0;
   /** Simulated time since the run began, h:mm:ss. */
@@ -229,7 +229,7 @@ export function registerDemo(program: Command): void {
     .option('-d, --duration <seconds>', 'how long the run takes, in real seconds', parseSeconds, 20)
     .option(
       '-l, --location <dir>',
-      'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME); an earlier run there is continued',
+      `the store: ${LOCATION_FORMS}; an earlier run there is continued`,
       './state',
     )
     .option('-p, --port <n>', 'live view port (0: any free port)', parsePort, 0)

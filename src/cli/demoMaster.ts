@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { openCoordinator } from '../coordinator.ts';
 import type { Coordinator } from '../coordinator.ts';
 import type { Connector } from '../connector/connector.ts';
-import { maskLocation } from '../persistence/postgres/location.ts';
+import { maskLocation } from '../persistence/stores.ts';
 import { Farm, SimulatedClock, seededRandom } from './farm.ts';
 import type { FarmCounts, SimMaster } from './farm.ts';
 

@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { maskLocation } from '../persistence/postgres/location.ts';
+import { maskLocation } from '../persistence/stores.ts';
 import type { SharedBackend } from '../persistence/shared/contract.ts';
 import { createStoreFeed } from '../view/storeFeed.ts';
 import type { StoreFeed } from '../view/storeFeed.ts';

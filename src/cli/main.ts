@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.ts';
 import { registerDemo } from './demo.ts';
-import { maskLocation } from '../persistence/postgres/location.ts';
+import { maskLocation } from '../persistence/stores.ts';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exit.ts';
 import { registerSalvage } from './salvage.ts';
 import { registerServe } from './serve.ts';

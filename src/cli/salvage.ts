@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { maskLocation } from '../persistence/postgres/location.ts';
-import { refuseShared, salvage } from '../salvage.ts';
+import { maskLocation, refuseSalvage } from '../persistence/stores.ts';
+import { salvage } from '../salvage.ts';
 import { CliError, EXIT } from './exit.ts';
 import { storeError } from './store.ts';
 
@@ -22,7 +22,7 @@ refused: its server keeps its files (check it with verify).`,
     )
     .action(async (dir: string) => {
       try {
-        refuseShared(dir);
+        refuseSalvage(dir);
       } catch (error) {
         throw new CliError(maskLocation(error instanceof Error ? error.message : String(error)), EXIT.noStore, { cause: error });
       }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import type { Command } from 'commander';
+import { LOCATION_FORMS } from '../persistence/stores.ts';
 import { DEFAULT_HOST, isWildcard } from '../view/hosts.ts';
 import { startLiveView } from '../view/server.ts';
 import { parseHost, parsePort } from './args.ts';
@@ -11,7 +12,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve the live view of a store (on 127.0.0.1 unless --host) until interrupted')
-    .argument('<dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME)')
+    .argument('<dir>', `the store: ${LOCATION_FORMS}`)
     .option('-p, --port <n>', 'TCP port (0: any free port)', parsePort, 8010)
     .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
     .addHelpText(

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { LOCATION_FORMS } from '../persistence/stores.ts';
 import { countStates } from '../view/summary.ts';
 import type { StateCounts } from '../view/summary.ts';
 import { openReadOnly, storeError } from './store.ts';
@@ -106,7 +107,7 @@ export function registerStats(program: Command): void {
   program
     .command('stats')
     .description('count build requests by state, builder and master')
-    .argument('<dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME)')
+    .argument('<dir>', `the store: ${LOCATION_FORMS}`)
     .option('--json', 'print the counts as JSON')
     .addHelpText(
       'after',

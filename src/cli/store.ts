@@ -1,14 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
-import pg from 'pg';
 import { Connector } from '../connector/connector.ts';
 import type { Core } from '../connector/core.ts';
-import { CoordinatorError, InvalidArgumentError, StorageError, StoreLockedError } from '../errors.ts';
+import { CoordinatorError, InvalidArgumentError, NoStoreError, StorageError, StoreLockedError } from '../errors.ts';
 import type { Backend } from '../persistence/backend.ts';
-import { levelDBBackend } from '../persistence/leveldb/backend.ts';
-import { postgresBackend } from '../persistence/postgres/backend.ts';
-import { isPostgresLocation, maskLocation } from '../persistence/postgres/location.ts';
-import { schemaNames } from '../persistence/postgres/schema.ts';
-import { connectionConfig } from '../persistence/postgres/url.ts';
+import { backendAt, isSharedLocation, maskLocation, probeStore } from '../persistence/stores.ts';
 import { StoreReader } from '../persistence/records.ts';
 import { isShared } from '../persistence/shared/contract.ts';
 import type { SharedBackend, SnapshotView } from '../persistence/shared/contract.ts';
@@ -65,16 +59,11 @@ function readOnlyConnectors(backend: Pick<Backend, 'get' | 'getMany' | 'keys'>, 
  */
 export async function openReadOnly(location: string, options: OpenReadOnlyOptions = {}): Promise<ReadOnlyStore> {
   const shown = maskLocation(location);
-  if (isPostgresLocation(location)) return openShared(location, shown, options);
-  if (!existsSync(location)) throw new CliError(`no store at ${location}: the directory does not exist`, EXIT.noStore);
-  if (!statSync(location).isDirectory()) throw new CliError(`no store at ${location}: not a directory`, EXIT.noStore);
-  return opened(location, shown, levelDBBackend(location, { createIfMissing: false }));
-}
-
-async function openShared(location: string, shown: string, options: OpenReadOnlyOptions): Promise<ReadOnlyStore> {
-  // Fail fast (the backend retries an unreachable server for seconds), and refuse an empty schema unless told to make it.
-  await probeStore(location, shown, { mustExist: !options.create });
-  return opened(location, shown, postgresBackend(location, { sync: true, createIfMissing: options.create === true }));
+  // Fail fast (a shared store's backend retries an unreachable server for seconds), and refuse an empty schema unless told to make it.
+  await probeStore(location, { mustExist: !options.create }).catch((error: unknown) => {
+    throw storeError(location, error);
+  });
+  return opened(location, shown, backendAt(location, { sync: true, createIfMissing: options.create === true }));
 }
 
 /** Opens `backend` behind connectors that refuse every write; on a shared store `read` sees one snapshot. */
@@ -116,43 +105,14 @@ function oneAtATime(view: SnapshotView): Pick<Backend, 'get' | 'getMany' | 'keys
   };
 }
 
-/**
- * Refuses (exit 3) a PostgreSQL URL whose server cannot be reached or, with
- * `mustExist`, whose schema holds no store, before the backend opens it
- * (opening makes the schema's tables, and retries an unreachable server for
- * seconds). One connection, one read.
- */
-export async function probeStore(location: string, shown = maskLocation(location), { mustExist = true }: { mustExist?: boolean } = {}): Promise<void> {
-  let config: pg.ClientConfig;
-  let schema: string;
-  try {
-    ({ config, schema } = connectionConfig(location, { sync: true }));
-  } catch (error) {
-    throw storeError(location, error);
-  }
-  const client = new pg.Client(config);
-  client.on('error', () => {}); // a connection lost after connecting fails the query below
-  let present: boolean;
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [schemaNames(schema).meta]);
-    present = rows[0]?.present === true;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CliError(maskLocation(`cannot open the store at ${shown}: ${reason}`), EXIT.noStore, { cause: error });
-  } finally {
-    await client.end().catch(() => {});
-  }
-  if (!present && mustExist) throw new CliError(`no store at ${shown}: schema ${schema} holds no buildcoord store`, EXIT.noStore);
-}
-
 /** The command line's reading of a failure to open a store; nothing it says shows a password. */
 export function storeError(location: string, error: unknown, doing: 'open' | 'read' = 'open'): unknown {
   if (error instanceof StoreLockedError) {
     return new CliError(maskLocation(`${error.message}; stop it first`), EXIT.locked, { cause: error });
   }
+  if (error instanceof NoStoreError) return new CliError(maskLocation(error.message), EXIT.noStore, { cause: error });
   if (error instanceof StorageError) return new CliError(maskLocation(`cannot ${doing} the store at ${location}: ${error.message}`), EXIT.noStore, { cause: error });
-  if (error instanceof InvalidArgumentError && isPostgresLocation(location)) {
+  if (error instanceof InvalidArgumentError && isSharedLocation(location)) {
     return new CliError(maskLocation(`${location}: ${error.message}`), EXIT.usage, { cause: error });
   }
   return error;

@@ -1,15 +1,14 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isPostgresLocation, maskLocation } from '../persistence/postgres/location.ts';
+import { LOCATION_FORMS, maskLocation, probeStore } from '../persistence/stores.ts';
 import { verify } from '../verify.ts';
 import { CliError, EXIT } from './exit.ts';
-import { probeStore, storeError } from './store.ts';
+import { storeError } from './store.ts';
 
 export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description('check a store, changing nothing: its files (checksums, log, mark), records, index entries, actor states and id counters')
-    .argument('<dir>', 'the store: a LevelDB directory, or a PostgreSQL URL (postgresql://user:password@host/db?schema=NAME)')
+    .argument('<dir>', `the store: ${LOCATION_FORMS}`)
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
@@ -24,11 +23,11 @@ password is never shown.`,
     )
     .action(async (dir: string, options: { json?: boolean }) => {
       const shown = maskLocation(dir);
-      if (isPostgresLocation(dir)) await probeStore(dir, shown);
-      else if (!existsSync(dir)) throw new CliError(`no store at ${dir}: the directory does not exist`, EXIT.noStore);
-      const report = await verify(dir).catch((error: unknown) => {
-        throw storeError(dir, error);
-      });
+      const report = await probeStore(dir)
+        .then(() => verify(dir))
+        .catch((error: unknown) => {
+          throw storeError(dir, error);
+        });
       if (options.json) {
         process.stdout.write(`${maskLocation(JSON.stringify(report, null, 2))}\n`);
       } else {

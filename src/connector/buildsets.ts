@@ -7,6 +7,7 @@ import { idsUnder, readRecord, readRecords, requireRecord } from '../persistence
 import type { Reader } from '../persistence/records.ts';
 import type { BsDict, Properties } from '../types.ts';
 import * as v from '../validate.ts';
+import { propertiesJson } from '../validateJson.ts';
 import { breathe, due } from '../breathe.ts';
 import type { Core } from './core.ts';
 import { buildRequests, buildsetIndex, buildsets, sourceStampSets, toDate } from './model.ts';
@@ -38,7 +39,7 @@ export class BuildsetsComponent {
     const a = v.keywords(args, 'addBuildset arguments', ADD_KEYS, ['sourcestampsetid', 'reason', 'properties', 'builderNames']);
     const sourcestampsetid = v.id(a.sourcestampsetid, 'sourcestampsetid');
     const reason = v.string(a.reason, 'reason');
-    const properties = v.propertiesJson(a.properties, 'properties');
+    const properties = propertiesJson(a.properties, 'properties');
     const builderNames = builderList(a.builderNames);
     const external_idstring = v.given(a, 'external_idstring', null, v.nullableString);
     const submittedAt = this.core.now().getTime();

@@ -3,6 +3,7 @@ import { idOfKey, recordPrefix } from '../persistence/keys.ts';
 import { readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { ChDict, Properties } from '../types.ts';
 import * as v from '../validate.ts';
+import { propertiesJson } from '../validateJson.ts';
 import type { Core } from './core.ts';
 import { changes, users } from './model.ts';
 import type { ChangeRecord } from './model.ts';
@@ -66,7 +67,7 @@ export class ChangesComponent {
       branch: text('branch', null),
       category: text('category', null),
       revlink: text('revlink', ''),
-      properties: a.properties === undefined ? '{}' : v.propertiesJson(a.properties, 'properties', 'Change'),
+      properties: a.properties === undefined ? '{}' : propertiesJson(a.properties, 'properties', 'Change'),
       repository: v.given(a, 'repository', '', v.string),
       codebase: v.given(a, 'codebase', '', v.string),
       project: v.given(a, 'project', '', v.string),

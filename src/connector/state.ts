@@ -4,6 +4,7 @@ import { KeyError } from '../errors.ts';
 import { firstIdUnder, readRecord, requireRecord } from '../persistence/records.ts';
 import type { Reader } from '../persistence/records.ts';
 import * as v from '../validate.ts';
+import { jsonText } from '../validateJson.ts';
 import type { Core } from './core.ts';
 import { objectIndex, objects, stateIndex, states } from './model.ts';
 import type { StateRecord } from './model.ts';
@@ -39,7 +40,7 @@ export class StateComponent {
   async setState(objectid: number, name: string, value: unknown): Promise<void> {
     v.id(objectid, 'objectid');
     v.string(name, 'name');
-    const json = v.jsonText(value, 'value');
+    const json = jsonText(value, 'value');
     await this.core.queue.run(async (tx) => {
       await requireRecord(tx, objects, objectid, 'object');
       const previous = await stateOf(tx, objectid, name);

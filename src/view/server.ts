@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { SSEStreamingApi } from 'hono/streaming';
 import type { Connector } from '../connector/connector.ts';
-import { maskLocation } from '../persistence/postgres/location.ts';
+import { maskLocation } from '../persistence/stores.ts';
 import type { LiveFeed, Transition } from './feed.ts';
 import { DEFAULT_HOST, allowedHosts, urlHost } from './hosts.ts';
 import { renderPage } from './page.ts';

@@ -5,8 +5,10 @@ import { buildRequestIndex, buildRequests, changeSources } from '../connector/mo
 import { prefixRange } from '../persistence/backend.ts';
 import { decodeStored } from '../persistence/codec.ts';
 import { idOfKey, recordKey, recordPrefix } from '../persistence/keys.ts';
-import { postgresBackend } from '../persistence/postgres/backend.ts';
+import { isShared } from '../persistence/shared/contract.ts';
 import type { SharedBackend, SnapshotView } from '../persistence/shared/contract.ts';
+import { backendAt } from '../persistence/stores.ts';
+import { InvalidArgumentError } from '../errors.ts';
 import { TransitionLog } from './feed.ts';
 import type { LiveFeed, LiveFeedOptions, Transition } from './feed.ts';
 
@@ -69,7 +71,7 @@ const UNCLAIMED: Seen = { value: 'unclaimed', masterid: null, claimedAt: null, l
  * actors' steps reach the store too, and are reported from there.
  *
  * @example
- * const backend = postgresBackend(url, { sync: true });
+ * const backend = backendAt(url, { sync: true }) as SharedBackend;
  * await backend.open();
  * const feed = createStoreFeed(backend);
  * const view = await startLiveView(connector, { feed });
@@ -236,7 +238,8 @@ export function createStoreFeed(backend: SharedBackend, options: StoreFeedOption
  * await coordinator.close();
  */
 export async function openStoreFeed(location: string, options: StoreFeedOptions = {}): Promise<StoreFeed> {
-  const backend = postgresBackend(location, { sync: true });
+  const backend = backendAt(location, { sync: true });
+  if (!isShared(backend)) throw new InvalidArgumentError(`a store feed reads a store that other processes write; ${location} is not one`);
   await backend.open();
   const feed = createStoreFeed(backend, options);
   return {

@@ -4,7 +4,6 @@
  * location may carry a password, so whatever is shown of one (errors, logs,
  * `stats`, the live view) goes through `maskLocation` first.
  */
-import { StorageError } from '../../errors.ts';
 
 const URL_START = /^postgres(?:ql)?:\/\//i;
 // user:password@ in a postgres URL, anywhere in a text.
@@ -21,9 +20,3 @@ export function maskLocation(text: string): string {
   return text.replace(CREDENTIALS, '$1***@').replace(PASSWORD_PARAMETER, '$1***');
 }
 
-/** Refuses a PostgreSQL location where only a directory will do, rather than taking the URL for a path (./postgresql:/…). */
-export function refusePostgres(location: string): void {
-  if (isPostgresLocation(location)) {
-    throw new StorageError(`cannot open ${maskLocation(location)}: this version of buildcoord has no PostgreSQL store yet; give a LevelDB directory`);
-  }
-}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isPostgresLocation, maskLocation } from '../../src/persistence/postgres/location.ts';
-import { openCoordinator, StorageError } from '../../src/api.ts';
+import { isPostgresLocation, maskLocation } from '../../../src/persistence/postgres/location.ts';
+import { openCoordinator, StorageError } from '../../../src/api.ts';
 
 describe('PostgreSQL locations', () => {
   it('are told apart from directories', () => {
@@ -24,7 +24,7 @@ describe('PostgreSQL locations', () => {
 
 describe('PostgreSQL locations where a directory is needed', () => {
   it('verify and salvage refuse them without showing the password', async () => {
-    const { verify, salvage } = await import('../../src/api.ts');
+    const { verify, salvage } = await import('../../../src/api.ts');
     for (const call of [verify, salvage]) {
       const refused = await call('postgresql://ann:s3cret@127.0.0.1:1/farm').catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(StorageError);
@@ -35,7 +35,7 @@ describe('PostgreSQL locations where a directory is needed', () => {
 
 describe('the command line, given a PostgreSQL URL', () => {
   it('refuses it (exit 3) without printing the password', async () => {
-    const { cli } = await import('../cli/run.ts');
+    const { cli } = await import('../../cli/run.ts');
     for (const command of ['stats', 'verify', 'serve', 'salvage']) {
       const { code, stderr } = await cli([command, 'postgresql://ann:s3cret@127.0.0.1:1/farm']);
       expect([command, code]).toEqual([command, 3]);
