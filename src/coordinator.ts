@@ -1,22 +1,13 @@
 import type { InspectionEvent, Observer } from 'xstate';
-import { CommitQueue } from './commit/ownStoreRunner.ts';
-import { SharedCommitQueue } from './commit/sharedStoreRunner.ts';
-import { ActorRegistry } from './actors/registry.ts';
-import type { Counters } from './commit/transaction.ts';
+import { openCommitPath } from './commit/commitPath.ts';
+import type { CommitPath } from './commit/commitPath.ts';
 import { Connector } from './connector/connector.ts';
 import type { Core } from './connector/core.ts';
 import { MastersComponent } from './connector/masters.ts';
 import { residentIndexes } from './connector/model.ts';
 import { ClosedError, InvalidArgumentError } from './errors.ts';
 import type { Backend } from './persistence/backend.ts';
-import { prefixRange } from './persistence/backend.ts';
 import { backendAt } from './persistence/stores.ts';
-import { decodeStored } from './persistence/codec.ts';
-import { isShared, VersionSource } from './persistence/shared/contract.ts';
-import { SharedClock } from './persistence/shared/clock.ts';
-import { COUNTERS, counterKind } from './persistence/keys.ts';
-import { StoreReader } from './persistence/records.ts';
-import { ResidentIndex } from './persistence/residentIndex.ts';
 import * as v from './validate.ts';
 
 export type Durability = 'sync' | 'buffered';
@@ -56,15 +47,14 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
   const backend = o.backend ?? backendAt(o.location, { sync: o.durability === 'sync' });
   await backend.open();
   try {
-    if (isShared(backend)) {
-      const clock = o.now === undefined ? await SharedClock.start(backend) : undefined;
-      return new Coordinator(backend, new VersionSource(backend, await backend.newWriter()), { ...o, now: o.now ?? clock!.now }, clock);
-    }
-    const counters: Counters = new Map();
-    for (const [key, bytes] of await backend.entries(prefixRange(COUNTERS))) {
-      counters.set(counterKind(key), decodeStored<number>(key, bytes));
-    }
-    return new Coordinator(backend, counters, { ...o, now: o.now ?? (() => new Date()) });
+    const path = await openCommitPath(backend, {
+      maxLiveActors: o.maxLiveActors,
+      inspect: o.inspect,
+      sync: o.durability === 'sync',
+      residentIndexes,
+      now: o.now,
+    });
+    return new Coordinator(backend, path);
   } catch (error) {
     await backend.close();
     throw error;
@@ -72,32 +62,16 @@ export async function openCoordinator(options: CoordinatorOptions = {}): Promise
 }
 
 export class Coordinator {
-  private readonly registry: ActorRegistry;
-  private readonly queue: CommitQueue | SharedCommitQueue;
   private readonly core: Core;
-  private readonly reader: StoreReader;
   private closed = false;
 
   /** @internal use openCoordinator */
   constructor(
     private readonly backend: Backend,
-    ids: Counters | VersionSource,
-    options: ParsedOptions & { now: () => Date },
-    private readonly clock?: SharedClock,
+    private readonly path: CommitPath,
   ) {
-    this.registry = new ActorRegistry(backend, { maxLiveActors: options.maxLiveActors, inspect: options.inspect });
-    if (ids instanceof VersionSource && isShared(backend)) {
-      // Other coordinators write this store: reads go to it, never to our actors' copies.
-      const reader = (this.reader = new StoreReader(backend));
-      this.queue = new SharedCommitQueue(backend, reader, this.registry, ids);
-    } else {
-      const resident = residentIndexes.map((prefix) => new ResidentIndex(prefix, backend));
-      const reader = (this.reader = new StoreReader(backend, (key) => this.registry.durableRecord(key), resident));
-      this.queue = new CommitQueue(backend, reader, this.registry, ids as Counters, options.durability === 'sync');
-    }
-    const reader = this.reader;
-    const now = () => new Date(v.date(options.now(), 'now()'));
-    this.core = { queue: this.queue, reader, now };
+    const now = () => new Date(v.date(path.now(), 'now()'));
+    this.core = { runner: path.runner, reader: path.reader, now };
   }
 
   /** Finds or adds the master `name`, marks it active, and returns its connector. */
@@ -112,17 +86,14 @@ export class Coordinator {
 
   /** How many actors are live in memory now (bounded by maxLiveActors plus those in use). */
   get liveActors(): number {
-    return this.registry.size;
+    return this.path.registry.size;
   }
 
   /** Answers every call taken, stops the actors and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue.close();
-    this.reader.close();
-    this.registry.stopAll();
-    this.clock?.stop();
+    await this.path.close();
     await this.backend.close();
   }
 }

@@ -1,4 +1,4 @@
-import type { ActorKind } from './actors/registry.ts';
+import type { ActorKind } from './actors/hosted.ts';
 import * as model from './connector/model.ts';
 import type { FileProblem } from './errors.ts';
 import { problemPlace } from './errors.ts';

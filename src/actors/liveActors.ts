@@ -1,5 +1,5 @@
 import { idOfKey, RECORDS } from '../persistence/keys.ts';
-import type { Hosted } from './registry.ts';
+import type { Hosted } from './hosted.ts';
 
 /**
  * The live actors: found by kind and id (numbers, so a lookup on the claim

@@ -1,86 +1,19 @@
 import { createActor } from 'xstate';
-import type { Actor, AnyMachineSnapshot, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
-import type { Backend } from '../persistence/backend.ts';
-import { isShared } from '../persistence/shared/contract.ts';
-import type { Version } from '../persistence/shared/contract.ts';
+import type { Actor, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
+import { breathe, CHUNK, due } from '../breathe.ts';
 import { decodeStored } from '../persistence/codec.ts';
 import { recordKey } from '../persistence/keys.ts';
-import type { RecordKind } from '../persistence/records.ts';
+import type { Stored, StoredReads } from '../persistence/storedReads.ts';
 import { adopt, adoptingLogic } from './adopt.ts';
-import { breathe, CHUNK, due } from '../breathe.ts';
+import { Hosted } from './hosted.ts';
+import type { ActorKind, Effect, PersistedActor } from './hosted.ts';
 import { LiveActors } from './liveActors.ts';
 import { firstSnapshot } from './step.ts';
-
-/** What is stored for an actor: XState's persisted snapshot. */
-export interface PersistedActor<TContext = unknown> {
-  status: string;
-  value: string;
-  context: TContext;
-  [key: string]: unknown;
-}
-
-/** A kind of hosted actor: a machine whose snapshots are records with indexes. */
-// biome-ignore lint/suspicious/noExplicitAny: a kind of any context; `unknown` would not accept a concrete kind where any kind goes
-export interface ActorKind<TContext = any> extends RecordKind<PersistedActor<TContext>> {
-  readonly machine: AnyStateMachine;
-  /** Whether a state (a snapshot's `value`) is final, as the machine defines it: a settled actor is passivated once idle. */
-  settled(value: unknown): boolean;
-}
-
-/**
- * One hosted actor. `actor` is the live XState actor, at the last durable
- * state; `pending` is the state decided by commands whose write is not yet
- * durable. `pins` counts the commands and commits that hold it in memory.
- */
-export class Hosted {
-  actor: Actor<AnyStateMachine> | null = null;
-  /** What the store holds for it: the record of its actor's (durable) snapshot. */
-  record: PersistedActor | null = null;
-  pending: AnyMachineSnapshot | null = null;
-  /** On a shared store: the version of the stored record, and the version `pending` will be written at. */
-  version: Version | null = null;
-  pendingVersion: Version | null = null;
-  pins = 0;
-  /** Looked up since passivation last passed it (see LiveActors). */
-  used = false;
-  /** The snapshot last recorded for it, and its index entries: the next transition need not make them again. */
-  indexedSnapshot: AnyMachineSnapshot | null = null;
-  indexKeys: readonly string[] = [];
-  /** Its record's key in the store. */
-  readonly key: string;
-  /** Its actor id, as the inspector shows it: `kind:id`. */
-  readonly name: string;
-  constructor(
-    readonly kind: ActorKind,
-    readonly id: number,
-    /** For an actor not yet started: the input it starts from. */
-    public input?: unknown,
-  ) {
-    this.key = recordKey(kind.name, id);
-    this.name = `${kind.name}:${id}`;
-  }
-
-  /** The newest decided state: pending if any, else the durable one. */
-  current(): AnyMachineSnapshot {
-    return this.pending ?? (this.actor!.getSnapshot() as AnyMachineSnapshot);
-  }
-}
 
 export interface RegistryOptions {
   /** Live actors kept beyond those in use; the least recently used go first. */
   maxLiveActors: number;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-}
-
-/** A committed transition to replay on its live actor; `event` null starts a new one. */
-export interface Effect {
-  hosted: Hosted;
-  event: { type: string } | null;
-  /** The snapshot the command decided it leads to, and the record written for it. */
-  next: AnyMachineSnapshot;
-  record: PersistedActor;
-  /** On a shared store: the version the record is written at. */
-  version?: Version;
 }
 
 /**
@@ -95,7 +28,7 @@ export class ActorRegistry {
   private readonly loading = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly backend: Backend,
+    private readonly reads: StoredReads,
     private readonly options: RegistryOptions,
   ) {}
 
@@ -147,35 +80,16 @@ export class ActorRegistry {
    * flight, since it must load it first and so waits here.
    */
   private fetch(kind: ActorKind, ids: readonly number[]): Promise<void> {
-    const backend = this.backend;
-    if (!isShared(backend)) {
-      const one = (id: number) => {
-        const key = recordKey(kind.name, id);
-        return this.host(
-          kind,
-          id,
-          key,
-          backend.get(key).then((bytes) => (bytes === undefined ? undefined : { bytes, version: null })),
-        );
-      };
-      // A command's own load is one id, on the claim path: one read and nothing around it.
-      return ids.length === 1 ? one(ids[0]!) : Promise.all(ids.map(one)).then(() => {});
+    if (ids.length === 1) {
+      const key = recordKey(kind.name, ids[0]!);
+      return this.host(kind, ids[0]!, key, this.reads.one(key));
     }
     const keys = ids.map((id) => recordKey(kind.name, id));
-    const all = backend.getVersioned(keys);
-    return Promise.all(
-      ids.map((id, i) =>
-        this.host(
-          kind,
-          id,
-          keys[i]!,
-          all.then((found) => found[i]),
-        ),
-      ),
-    ).then(() => {});
+    const reads = this.reads.many(keys);
+    return Promise.all(ids.map((id, i) => this.host(kind, id, keys[i]!, reads[i]!))).then(() => {});
   }
 
-  private host(kind: ActorKind, id: number, key: string, stored: Promise<{ bytes: Uint8Array; version: Version | null } | undefined>): Promise<void> {
+  private host(kind: ActorKind, id: number, key: string, stored: Promise<Stored | undefined>): Promise<void> {
     const read = stored.then(
       (found) => {
         this.loading.delete(key);

@@ -227,11 +227,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run a simulated build farm on the embedded LevelDB store (or a PostgreSQL one, a process per master), with the live view')
     .option('-d, --duration <seconds>', 'how long the run takes, in real seconds', parseSeconds, 20)
-    .option(
-      '-l, --location <dir>',
-      `the store: ${LOCATION_FORMS}; an earlier run there is continued`,
-      './state',
-    )
+    .option('-l, --location <dir>', `the store: ${LOCATION_FORMS}; an earlier run there is continued`, './state')
     .option('-p, --port <n>', 'live view port (0: any free port)', parsePort, 0)
     .option('--host <host>', 'address the live view and the inspector server listen on (0.0.0.0: every interface)', parseHost, DEFAULT_HOST)
     .option('--inspect', "also report every actor to the Stately inspector (@statelyai/inspect's local server)")

@@ -1,6 +1,7 @@
+import { ReadOnlyRunner } from '../commit/readOnlyRunner.ts';
 import { Connector } from '../connector/connector.ts';
 import type { Core } from '../connector/core.ts';
-import { CoordinatorError, InvalidArgumentError, NoStoreError, StorageError, StoreLockedError } from '../errors.ts';
+import { InvalidArgumentError, NoStoreError, StorageError, StoreLockedError } from '../errors.ts';
 import type { Backend } from '../persistence/backend.ts';
 import { backendAt, isSharedLocation, maskLocation, probeStore } from '../persistence/stores.ts';
 import { StoreReader } from '../persistence/records.ts';
@@ -40,7 +41,7 @@ function readOnlyConnectors(backend: Pick<Backend, 'get' | 'getMany' | 'keys'>, 
   // StoreReader reads get, getMany and keys only; the rest of a Backend is never called.
   const reader = new StoreReader(backend as Backend);
   const core: Core = {
-    queue: { run: () => Promise.reject(new CoordinatorError(`${shown} is open read-only`)) },
+    runner: new ReadOnlyRunner(shown),
     reader,
     now: () => new Date(),
   };

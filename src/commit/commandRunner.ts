@@ -1,6 +1,6 @@
 import { ClosedError } from '../errors.ts';
 import type { Transaction } from './transaction.ts';
-import type { ActorKind, ActorRegistry } from '../actors/registry.ts';
+import type { ActorKind } from '../actors/hosted.ts';
 
 /** A command: decides against a transaction, throws a CoordinatorError to refuse. */
 export type Command<T> = (tx: Transaction) => Promise<T>;
@@ -18,12 +18,14 @@ export interface Call {
 }
 
 /**
- * What both commit queues share: calls are taken in order and decided one
- * at a time (`decide`), while at most one group of decisions is being made
- * durable (`flushing`); a group waits a turn of the event loop for the
- * commands issued in the same turn, unless `flush` is called sooner.
+ * Runs the connector's commands. What every runner shares: calls are taken
+ * in order and decided one at a time (`decide`), while at most one group of
+ * decisions is being made durable (`flushing`); a group waits a turn of the
+ * event loop for the commands issued in the same turn, unless `flush` is
+ * called sooner. OwnStoreRunner and SharedStoreRunner decide and commit;
+ * ReadOnlyRunner refuses.
  */
-export abstract class CallQueue<G> {
+export abstract class CommandRunner<G = unknown> {
   protected readonly queue: Call[] = [];
   protected running = false;
   protected open: G;
@@ -34,17 +36,14 @@ export abstract class CallQueue<G> {
   private flushScheduled = false;
   private idle: (() => void) | null = null;
 
-  constructor(
-    protected readonly registry: ActorRegistry,
-    private readonly newGroup: () => G,
-  ) {
+  constructor(private readonly newGroup: () => G) {
     this.open = newGroup();
   }
 
   /** Queues a command; `warm` names actors it will load, to rehydrate while it waits its turn. */
   run<T>(command: Command<T>, warm?: Warm): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError('the coordinator is closed'));
-    if (warm !== undefined && this.running) this.registry.prefetch(warm.kind, warm.ids);
+    if (warm !== undefined && this.running) this.prefetch(warm);
     this.waiting++;
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ command, resolve: resolve as (value: unknown) => void, reject });
@@ -58,6 +57,9 @@ export abstract class CallQueue<G> {
     if (!this.running && this.flushing === null && !this.flushScheduled) return;
     await new Promise<void>((resolve) => (this.idle = resolve));
   }
+
+  /** Starts loading the actors a queued command will need, so its turn does not wait on the store. */
+  protected prefetch(_warm: Warm): void {}
 
   protected abstract decide(call: Call): Promise<void>;
   /** Makes the open group durable. */

@@ -1,13 +1,17 @@
-import { StorageError } from '../errors.ts';
+import type { Effect } from '../actors/hosted.ts';
+import type { ActorRegistry } from '../actors/registry.ts';
 import { breathe, due } from '../breathe.ts';
+import { StorageError } from '../errors.ts';
 import type { Backend, WriteBatch } from '../persistence/backend.ts';
 import { encode } from '../persistence/codec.ts';
 import type { StoreReader } from '../persistence/records.ts';
-import { CallQueue } from './commandRunner.ts';
-import type { Call } from './commandRunner.ts';
-import type { ActorRegistry, Effect } from '../actors/registry.ts';
-import { DELETED, Transaction } from './transaction.ts';
-import type { Counters, Layer, Layered } from './transaction.ts';
+import { CommandRunner } from './commandRunner.ts';
+import type { Call, Warm } from './commandRunner.ts';
+import { DELETED } from './layers.ts';
+import type { Layer, Layered } from './layers.ts';
+import { OwnStoreSource } from './source.ts';
+import type { Counters } from './source.ts';
+import { Transaction } from './transaction.ts';
 
 interface Answer {
   call: Call;
@@ -37,23 +41,29 @@ class Group implements Layered {
  * so settle into two cohorts: one decides while the other's write is in
  * flight, and deciding (main thread) overlaps writing (LevelDB's thread).
  */
-export class CommitQueue extends CallQueue<Group> {
+export class OwnStoreRunner extends CommandRunner<Group> {
   private failures = 0; // bumped when a write fails: decisions made before it are void
+  private readonly source: OwnStoreSource;
 
   constructor(
     private readonly backend: Backend,
     private readonly store: StoreReader,
-    registry: ActorRegistry,
-    private readonly counters: Counters,
+    private readonly registry: ActorRegistry,
+    counters: Counters,
     private readonly sync: boolean,
   ) {
-    super(registry, () => new Group());
+    super(() => new Group());
+    this.source = new OwnStoreSource(store, counters);
+  }
+
+  protected override prefetch({ kind, ids }: Warm): void {
+    this.registry.prefetch(kind, ids);
   }
 
   protected async decide(call: Call): Promise<void> {
     for (;;) {
       const failuresBefore = this.failures;
-      const tx = new Transaction(this.store, this.layers, this.registry, this.counters);
+      const tx = new Transaction(this.source, this.layers, this.registry);
       let ok = true;
       let value: unknown;
       try {

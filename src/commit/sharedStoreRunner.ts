@@ -1,19 +1,23 @@
+import type { ActorRegistry } from '../actors/registry.ts';
+import { breathe, due } from '../breathe.ts';
 import { StorageError } from '../errors.ts';
 import { encode } from '../persistence/codec.ts';
 import type { Reader } from '../persistence/records.ts';
+import { commitDecisions } from '../persistence/shared/commit.ts';
 import type { SharedBackend, Version, VersionSource } from '../persistence/shared/contract.ts';
-import { breathe, due } from '../breathe.ts';
-import { CallQueue } from './commandRunner.ts';
-import type { Call } from './commandRunner.ts';
-import { stillHolding } from '../persistence/shared/readSet.ts';
-import type { ActorRegistry } from '../actors/registry.ts';
-import { DELETED, Transaction } from './transaction.ts';
-import type { Layer, Layered } from './transaction.ts';
+import { CommandRunner } from './commandRunner.ts';
+import type { Call, Warm } from './commandRunner.ts';
+import { DELETED } from './layers.ts';
+import type { Layer, Layered } from './layers.ts';
+import { SharedStoreSource } from './source.ts';
+import { Transaction } from './transaction.ts';
 
 /** A decided command waiting for its group's commit. */
 interface Entry {
   call: Call;
   tx: Transaction;
+  /** What it read, and the version its writes carry. */
+  source: SharedStoreSource;
   ok: boolean;
   value: unknown;
 }
@@ -38,7 +42,7 @@ const MAX_ATTEMPTS = 50;
  * cache and decided again on fresh reads. No call is answered before its
  * group commits, so no answer comes from a stale copy or an undurable write.
  */
-export class SharedCommitQueue extends CallQueue<Group> {
+export class SharedStoreRunner extends CommandRunner<Group> {
   private readonly attempts = new WeakMap<Call, number>();
   /** Bumped when undurable writes are withdrawn: a decision in progress may have read them. */
   private epoch = 0;
@@ -46,19 +50,25 @@ export class SharedCommitQueue extends CallQueue<Group> {
   constructor(
     private readonly backend: SharedBackend,
     private readonly store: Reader,
-    registry: ActorRegistry,
+    private readonly registry: ActorRegistry,
     private readonly versions: VersionSource,
   ) {
-    super(registry, () => new Group());
+    super(() => new Group());
+  }
+
+  protected override prefetch({ kind, ids }: Warm): void {
+    this.registry.prefetch(kind, ids);
   }
 
   protected async decide(call: Call): Promise<void> {
     let tx: Transaction;
+    let source: SharedStoreSource;
     let ok: boolean;
     let value: unknown;
     for (;;) {
       const epoch = this.epoch;
-      tx = new Transaction(this.store, this.layers, this.registry, new Map(), { backend: this.backend, version: this.versions.take() });
+      source = new SharedStoreSource(this.backend, this.store, this.versions.take());
+      tx = new Transaction(source, this.layers, this.registry);
       ok = true;
       try {
         value = await call.command(tx);
@@ -72,7 +82,7 @@ export class SharedCommitQueue extends CallQueue<Group> {
     if (ok) tx.commit();
     else tx.abandon();
     if (!ok && value instanceof StorageError) return this.settle(call, false, value); // decided nothing
-    this.join({ call, tx, ok, value });
+    this.join({ call, tx, source, ok, value });
     if (this.flushNow(this.open.entries.length)) void this.flush();
   }
 
@@ -80,7 +90,7 @@ export class SharedCommitQueue extends CallQueue<Group> {
     if (entry.ok) {
       for (const [key, written] of entry.tx.writes) {
         this.open.writes.set(key, written);
-        this.open.versions.set(key, entry.tx.version!);
+        this.open.versions.set(key, entry.source.version);
       }
     }
     this.open.entries.push(entry);
@@ -95,28 +105,10 @@ export class SharedCommitQueue extends CallQueue<Group> {
     const writes = await encodeWrites(group.entries);
     let kept: boolean[];
     try {
-      kept = await this.backend.transact(async (store) => {
-        const verdicts = await stillHolding(
-          group.entries.map(({ tx }, i) => ({ reads: tx.reads!, writes: writes[i]!.deleted, version: tx.version! })),
-          store,
-        );
-        const puts = new Map<string, [string, Uint8Array, Version]>();
-        const deletes = new Set<string>();
-        verdicts.forEach((holds, i) => {
-          if (!holds) return;
-          for (const [key, bytes] of writes[i]!.bytes) {
-            if (bytes === null) {
-              puts.delete(key);
-              deletes.add(key);
-            } else {
-              deletes.delete(key);
-              puts.set(key, [key, bytes, group.entries[i]!.tx.version!]);
-            }
-          }
-        });
-        if (puts.size > 0 || deletes.size > 0) await store.write([...puts.values()], [...deletes]);
-        return verdicts;
-      });
+      kept = await commitDecisions(
+        this.backend,
+        group.entries.map(({ source }, i) => ({ reads: source.reads, writes: writes[i]!, version: source.version })),
+      );
     } catch (error) {
       this.fail(group, error);
       return;
@@ -141,15 +133,15 @@ export class SharedCommitQueue extends CallQueue<Group> {
     this.epoch++;
     const versions = new Set<Version>();
     const keys = new Set<string>();
-    const doom = ({ tx, ok }: Entry) => {
-      versions.add(tx.version!);
+    const doom = ({ tx, source, ok }: Entry) => {
+      versions.add(source.version);
       if (ok) for (const key of tx.writes.keys()) keys.add(key);
     };
     stale.forEach(doom);
     const kept: Entry[] = [];
     const withdrawn: Entry[] = [];
     for (const entry of this.open.entries) {
-      if (readsAny(entry.tx, versions, keys)) {
+      if (readsAny(entry.source, versions, keys)) {
         doom(entry);
         withdrawn.push(entry);
       } else kept.push(entry);
@@ -192,28 +184,25 @@ export class SharedCommitQueue extends CallQueue<Group> {
 }
 
 /** Whether a decision read one of these versions, or a range that holds one of these keys. */
-function readsAny(tx: Transaction, versions: ReadonlySet<Version>, keys: ReadonlySet<string>): boolean {
-  const reads = tx.reads!;
+function readsAny({ reads }: SharedStoreSource, versions: ReadonlySet<Version>, keys: ReadonlySet<string>): boolean {
   for (const version of reads.points.values()) if (version !== null && versions.has(version)) return true;
   for (const { gte, lt } of reads.ranges) for (const key of keys) if (key >= gte && key < lt) return true;
   return false;
 }
 
-/** Each entry's writes, encoded once (a refused command writes nothing). */
-async function encodeWrites(entries: readonly Entry[]) {
-  const out: { bytes: Map<string, Uint8Array | null>; deleted: Map<string, boolean> }[] = [];
+/** Each entry's writes, encoded once (null: a delete; a refused command writes nothing). */
+async function encodeWrites(entries: readonly Entry[]): Promise<Map<string, Uint8Array | null>[]> {
+  const out: Map<string, Uint8Array | null>[] = [];
   let count = 0;
   for (const { tx, ok } of entries) {
     const bytes = new Map<string, Uint8Array | null>();
-    const deleted = new Map<string, boolean>();
     if (ok) {
       for (const [key, value] of tx.writes) {
         bytes.set(key, value === DELETED ? null : encode(value));
-        deleted.set(key, value === DELETED);
         if (due(++count)) await breathe();
       }
     }
-    out.push({ bytes, deleted });
+    out.push(bytes);
   }
   return out;
 }

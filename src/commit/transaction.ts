@@ -1,64 +1,34 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import type { KeyRange } from '../persistence/backend.ts';
-import { prefixRange } from '../persistence/backend.ts';
-import { decodeStored } from '../persistence/codec.ts';
-import { counterKey, recordKey, recordPrefix } from '../persistence/keys.ts';
-import type { SharedBackend, Version } from '../persistence/shared/contract.ts';
-import { ReadSet } from '../persistence/shared/readSet.ts';
+import type { ActorKind, Effect, Hosted, PersistedActor } from '../actors/hosted.ts';
+import type { ActorRegistry } from '../actors/registry.ts';
 import { nextSnapshot, persistedSnapshot } from '../actors/step.ts';
+import type { KeyRange } from '../persistence/backend.ts';
+import { recordKey } from '../persistence/keys.ts';
 import type { Reader, RecordKind } from '../persistence/records.ts';
-import type { ActorKind, ActorRegistry, Effect, Hosted, PersistedActor } from '../actors/registry.ts';
-
-/** A deleted key in a layer of undurable writes. */
-export const DELETED: unique symbol = Symbol('deleted');
-export type Layer = Map<string, unknown>;
-
-/** The id counters, one per kind, always ahead of every id in the store. */
-export type Counters = Map<string, number>;
-
-/** Writes of earlier commands, not yet durable; on a shared store, with the version each key was written at. */
-export interface Layered {
-  readonly writes: Layer;
-  readonly versions?: ReadonlyMap<string, Version>;
-}
-
-/** A command on a shared store: its reads are recorded, to be checked at commit; ids come from the store. */
-export interface SharedContext {
-  readonly backend: SharedBackend;
-  /** The version this command's writes carry. */
-  readonly version: Version;
-}
+import { DELETED, mergeOverlay, overlayIn, present } from './layers.ts';
+import type { Layer, Layered } from './layers.ts';
+import type { Source } from './source.ts';
 
 /**
  * One command's view and writes. Reads see this command's own writes, then
  * the writes of earlier commands not yet durable (`layers`, newest first),
- * then the store. Writes and actor transitions stay here until the command
- * succeeds; a command that throws leaves nothing behind.
+ * then the store, through its source (a store of our own, or a shared one
+ * whose reads are recorded). Writes and actor transitions stay here until
+ * the command succeeds; a command that throws leaves nothing behind.
  */
 export class Transaction implements Reader {
   readonly writes: Layer = new Map();
   readonly effects: Effect[] = [];
-  /** On a shared store: what this command read, with the versions seen. */
-  readonly reads: ReadSet | null;
   /** Every actor this command loaded or created. */
   readonly loaded = new Set<Hosted>();
   private readonly decided = new Map<Hosted, AnyMachineSnapshot>();
   private readonly created: Hosted[] = [];
 
   constructor(
-    private readonly store: Reader,
+    readonly source: Source,
     private readonly layers: () => readonly Layered[],
     private readonly registry: ActorRegistry,
-    private readonly counters: Counters,
-    private readonly shared: SharedContext | null = null,
-  ) {
-    this.reads = shared === null ? null : new ReadSet();
-  }
-
-  /** The version this command's writes carry on a shared store. */
-  get version(): Version | undefined {
-    return this.shared?.version;
-  }
+  ) {}
 
   // --- reads -------------------------------------------------------------
 
@@ -77,25 +47,15 @@ export class Transaction implements Reader {
       }
       for (const layer of this.layers()) {
         if (!layer.writes.has(key)) continue;
-        this.reads?.point(key, layer.versions!.get(key)!);
+        this.source.reads.point(key, layer.versions?.get(key) ?? null);
         values[i] = present<T>(layer.writes.get(key));
         continue outer;
       }
       missing.push(i);
     }
     if (missing.length === 0) return values;
-    const wanted = missing.map((i) => keys[i]!);
-    if (this.shared === null) {
-      const found = await this.store.getMany<T>(wanted);
-      for (const [n, i] of missing.entries()) values[i] = found[n];
-      return values;
-    }
-    const found = await this.shared.backend.getVersioned(wanted);
-    missing.forEach((i, n) => {
-      const entry = found[n];
-      this.reads!.point(keys[i]!, entry?.version ?? null);
-      values[i] = entry === undefined ? undefined : decodeStored<T>(keys[i]!, entry.bytes);
-    });
+    const found = await this.source.getMany<T>(missing.map((i) => keys[i]!));
+    for (const [n, i] of missing.entries()) values[i] = found[n];
     return values;
   }
 
@@ -105,7 +65,7 @@ export class Transaction implements Reader {
     const removed = [...own.values()].filter((present) => !present).length;
     // What the layers and the store hold (recorded, on a shared store), then this command's own writes.
     const seen = await this.layeredKeys(unlimited ? range : { ...range, limit: range.limit! + removed });
-    this.reads?.range(range.gte, range.lt, seen, unlimited ? undefined : range.limit! + removed, range.reverse === true);
+    this.source.reads.range(range.gte, range.lt, seen, unlimited ? undefined : range.limit! + removed, range.reverse === true);
     if (own.size === 0) return seen;
     const merged = mergeOverlay(seen, own, range.reverse === true);
     return unlimited ? merged : merged.slice(0, range.limit);
@@ -113,10 +73,10 @@ export class Transaction implements Reader {
 
   private async layeredKeys(range: KeyRange): Promise<string[]> {
     const overlay = overlayIn(this.layers(), range);
-    if (overlay.size === 0) return this.store.keys(range);
+    if (overlay.size === 0) return this.source.keys(range);
     const removed = [...overlay.values()].filter((present) => !present).length;
     const limit = range.limit === undefined || range.limit < 0 ? undefined : range.limit + removed;
-    const merged = mergeOverlay(await this.store.keys({ ...range, limit }), overlay, range.reverse === true);
+    const merged = mergeOverlay(await this.source.keys({ ...range, limit }), overlay, range.reverse === true);
     return limit === undefined ? merged : merged.slice(0, range.limit);
   }
 
@@ -160,20 +120,13 @@ export class Transaction implements Reader {
    * command decide again (changes: `getLatestChangeid` is the newest by id).
    */
   async allocateNewestId(kind: string): Promise<number> {
-    if (this.shared !== null) await this.keys(prefixRange(recordPrefix(kind), { reverse: true, limit: 1 }));
+    await this.source.readNewest(kind, this);
     return this.allocateId(kind);
   }
 
   /** `count` new ids of a kind, increasing. */
-  async allocateIds(kind: string, count: number): Promise<number[]> {
-    if (this.shared !== null) return count === 0 ? [] : this.shared.backend.nextIds(kind, count);
-    const first = (this.counters.get(kind) ?? 0) + 1;
-    const ids = Array.from({ length: count }, (_, i) => first + i);
-    if (count > 0) {
-      this.counters.set(kind, first + count - 1);
-      this.put(counterKey(kind), first + count - 1);
-    }
-    return ids;
+  allocateIds(kind: string, count: number): Promise<number[]> {
+    return this.source.takeIds(kind, count, this);
   }
 
   // --- actors ------------------------------------------------------------
@@ -191,7 +144,7 @@ export class Transaction implements Reader {
 
   private use<H extends Hosted | null>(kind: ActorKind, id: number, hosted: H): H {
     // The state this command decides on is the actor's; so is the version it must still have at commit.
-    this.reads?.point(recordKey(kind.name, id), hosted === null ? null : (hosted.pendingVersion ?? hosted.version));
+    this.source.reads.point(hosted === null ? recordKey(kind.name, id) : hosted.key, hosted === null ? null : (hosted.pendingVersion ?? hosted.version));
     if (hosted !== null && !this.loaded.has(hosted)) {
       this.loaded.add(hosted);
       this.registry.pin(hosted);
@@ -236,7 +189,7 @@ export class Transaction implements Reader {
 
   /** Hands the decided states to their actors as pending; called once the command succeeded. */
   commit(): void {
-    const version = this.shared?.version ?? null;
+    const version = this.source.version;
     for (const [hosted, snapshot] of this.decided) {
       hosted.pending = snapshot;
       hosted.pendingVersion = version;
@@ -260,7 +213,7 @@ export class Transaction implements Reader {
     const kind = hosted.kind;
     const persisted = persistedSnapshot(kind.machine, next) as PersistedActor;
     this.decided.set(hosted, next);
-    this.effects.push({ hosted, event, next, record: persisted, version: this.shared?.version });
+    this.effects.push({ hosted, event, next, record: persisted, version: this.source.version ?? undefined });
     // A live snapshot has the value and context index entries are made of; those of `previous` were
     // most likely made when it was recorded (the live actor adopts the very snapshot decided).
     const stale = previous === null ? [] : previous === hosted.indexedSnapshot ? hosted.indexKeys : kind.indexes(previous as unknown as PersistedActor);
@@ -269,30 +222,4 @@ export class Transaction implements Reader {
     hosted.indexKeys = fresh;
     this.putIndexed(hosted.key, persisted, fresh, stale);
   }
-}
-
-function present<T>(value: unknown): T | undefined {
-  return value === DELETED ? undefined : (value as T);
-}
-
-/** Keys the layers write inside a range: key -> present (the newest layer wins). */
-function overlayIn(layers: readonly Layered[], range: KeyRange): Map<string, boolean> {
-  const overlay = new Map<string, boolean>();
-  for (let i = layers.length - 1; i >= 0; i--) {
-    for (const [key, value] of layers[i]!.writes) {
-      if (key >= range.gte && key < range.lt) overlay.set(key, value !== DELETED);
-    }
-  }
-  return overlay;
-}
-
-/** Stored keys with an overlay's additions and deletions, in range order. */
-function mergeOverlay(stored: readonly string[], overlay: ReadonlyMap<string, boolean>, reverse: boolean): string[] {
-  const merged = new Set(stored);
-  for (const [key, present] of overlay) {
-    if (present) merged.add(key);
-    else merged.delete(key);
-  }
-  const sorted = [...merged].sort();
-  return reverse ? sorted.reverse() : sorted;
 }

@@ -1,7 +1,7 @@
 // buildrequests: spec buildbot-database.md, "buildrequests". Claims are
 // transitions of each request's actor; a command over several requests
 // commits all of them or, if one refuses, none.
-import type { PersistedActor } from '../actors/registry.ts';
+import type { PersistedActor } from '../actors/hosted.ts';
 import type { Transaction } from '../commit/transaction.ts';
 import { AlreadyClaimedError, NotClaimedError } from '../errors.ts';
 import { isSettled } from '../machines/buildRequest.ts';
@@ -87,7 +87,7 @@ export class BuildRequestsComponent {
     const claimedBefore = this.core.now().getTime() - old * 1000;
     const event: BuildRequestEvent = { type: 'request.expire', claimedBefore };
     // Any number of claims: one command, so all or nothing, that breathes between chunks.
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const prefix = buildRequestIndex.claimedAt();
       const keys = await tx.keys({ gte: prefix, lt: prefix + timePart(claimedBefore) });
       return sendAll(tx, keys.map(idOfKey), event, null, this.masterid);
@@ -97,7 +97,7 @@ export class BuildRequestsComponent {
   /** Runs sendAll as one command, rehydrating the requests while it waits its turn. */
   private async sendEach(brids: readonly number[], event: BuildRequestEvent, refuse: Refuse | null): Promise<void> {
     const warm = brids.length <= CHUNK ? brids : brids.slice(0, CHUNK); // sendAll prefetches the rest chunk by chunk
-    await this.core.queue.run((tx) => sendAll(tx, brids, event, refuse, this.masterid), { kind: buildRequests, ids: warm });
+    await this.core.runner.run((tx) => sendAll(tx, brids, event, refuse, this.masterid), { kind: buildRequests, ids: warm });
   }
 
   /** Ids worth reading: from the narrowest index the filter allows. */

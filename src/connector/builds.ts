@@ -26,7 +26,7 @@ export class BuildsComponent {
     v.id(brid, 'brid');
     v.integer(number, 'number');
     const now = this.core.now().getTime();
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       await requireRecord(tx, buildRequests, brid, 'build request');
       const bid = await tx.allocateId(builds.name);
       tx.putRecord(builds, bid, { bid, number, brid, start_time: now, finish_time: null });
@@ -38,7 +38,7 @@ export class BuildsComponent {
   async finishBuilds(bids: number[]): Promise<void> {
     const ids = v.ids(bids, 'bids');
     const now = this.core.now().getTime();
-    await this.core.queue.run(async (tx) => {
+    await this.core.runner.run(async (tx) => {
       for (const [i, bid] of ids.entries()) {
         if (due(i)) await breathe();
         const build = await readRecord(tx, builds, bid);

@@ -43,7 +43,7 @@ export class BuildsetsComponent {
     const builderNames = builderList(a.builderNames);
     const external_idstring = v.given(a, 'external_idstring', null, v.nullableString);
     const submittedAt = this.core.now().getTime();
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       await requireRecord(tx, sourceStampSets, sourcestampsetid, 'sourcestampset');
       const bsid = await tx.allocateId(buildsets.name);
       tx.putRecord(buildsets, bsid, {
@@ -75,7 +75,7 @@ export class BuildsetsComponent {
     v.integer(results, 'results');
     const opts = v.options(options, 'completeBuildset options', ['complete_at']);
     const at = v.dateOrNow(opts.complete_at, 'complete_at', () => this.core.now());
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const buildset = await readRecord(tx, buildsets, bsid);
       if (buildset === undefined) throw new KeyError(`buildset ${bsid} does not exist`);
       if (buildset.complete) throw new KeyError(`buildset ${bsid} is already complete`);

@@ -73,7 +73,7 @@ export class ChangesComponent {
       project: v.given(a, 'project', '', v.string),
       uids: uid === null ? [] : [uid],
     };
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       if (uid !== null) await requireRecord(tx, users, uid, 'user');
       const changeid = await tx.allocateNewestId(changes.name);
       tx.putRecord(changes, changeid, { changeid, ...change });

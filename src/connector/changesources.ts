@@ -3,7 +3,7 @@
 import type { Transaction } from '../commit/transaction.ts';
 import { ChangeSourceAlreadyClaimedError, InvalidArgumentError } from '../errors.ts';
 import type { ChangeSourceContext } from '../machines/changeSource.ts';
-import type { PersistedActor } from '../actors/registry.ts';
+import type { PersistedActor } from '../actors/hosted.ts';
 import { recordPrefix } from '../persistence/keys.ts';
 import { firstIdUnder, idsUnder, readRecord, readRecords, requireRecord } from '../persistence/records.ts';
 import type { ChangeSourceDict } from '../types.ts';
@@ -18,7 +18,7 @@ export class ChangeSourcesComponent {
   /** The id of the change source with this name, adding it if new. */
   async findChangeSourceId(name: string): Promise<number> {
     v.string(name, 'name');
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const known = await firstIdUnder(tx, changeSourceIndex.name(name));
       if (known !== undefined) return known;
       const id = await tx.allocateId(changeSources.name);
@@ -35,7 +35,7 @@ export class ChangeSourcesComponent {
   async setChangeSourceMaster(changesourceid: number, masterid: number | null): Promise<void> {
     v.id(changesourceid, 'changesourceid');
     v.nullableId(masterid, 'masterid');
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const hosted = await tx.actor(changeSources, changesourceid);
       if (hosted === null) throw new InvalidArgumentError(`change source ${changesourceid} does not exist`);
       if (masterid !== null) await requireRecord(tx, masters, masterid, 'master');

@@ -18,7 +18,7 @@ export class MastersComponent {
   async findMasterId(name: string): Promise<number> {
     v.string(name, 'name');
     const now = this.core.now().getTime();
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const known = await firstIdUnder(tx, masterIndex.name(name));
       if (known !== undefined) return known;
       const id = await tx.allocateId(masters.name);
@@ -37,7 +37,7 @@ export class MastersComponent {
     v.id(masterid, 'masterid');
     v.boolean(active, 'active');
     const now = this.core.now().getTime();
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const master = await readRecord(tx, masters, masterid);
       if (master === undefined) return false;
       if (!active) await releaseMaster(tx, masterid);

@@ -1,4 +1,4 @@
-import type { ActorKind, PersistedActor } from '../actors/registry.ts';
+import type { ActorKind, PersistedActor } from '../actors/hosted.ts';
 import { buildRequestMachine, isSettled } from '../machines/buildRequest.ts';
 import type { BuildRequestContext } from '../machines/buildRequest.ts';
 import { changeSourceMachine } from '../machines/changeSource.ts';

@@ -18,7 +18,7 @@ export class SchedulersComponent {
     const keys = Object.keys(given); // no count without listing them, but nothing is read or checked before the count
     v.atMost(keys.length, 'classifications', 'idsPerCall', 'changeids');
     const entries = keys.map((key) => [v.idKey(key, 'classifications key'), v.boolean((given as Record<string, unknown>)[key], `classifications[${key}]`)] as const);
-    await this.core.queue.run(async (tx) => {
+    await this.core.runner.run(async (tx) => {
       await requireRecord(tx, objects, objectid, 'object');
       for (const [i, [changeid]] of entries.entries()) {
         if (due(i)) await breathe();
@@ -63,7 +63,7 @@ export class SchedulersComponent {
   async flushChangeClassifications(objectid: number, options?: { less_than?: number | null }): Promise<void> {
     v.id(objectid, 'objectid');
     const lessThan = v.optional(v.options(options, 'flushChangeClassifications options', ['less_than']).less_than, 'less_than', v.integer);
-    await this.core.queue.run(async (tx) => {
+    await this.core.runner.run(async (tx) => {
       const previous = await readRecord(tx, classifications, objectid);
       if (previous === undefined) return;
       const important = lessThan === null ? {} : Object.fromEntries(Object.entries(previous.important).filter(([key]) => Number(key) >= lessThan));

@@ -44,7 +44,7 @@ export class SourceStampsComponent {
       patch: parsePatch(a),
       changeids: a.changeids === undefined ? [] : [...new Set(v.ids(a.changeids, 'changeids'))].sort((x, y) => x - y),
     };
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       await requireRecord(tx, sourceStampSets, stamp.sourcestampsetid, 'sourcestampset');
       for (const [i, changeid] of stamp.changeids.entries()) {
         if (due(i)) await breathe();

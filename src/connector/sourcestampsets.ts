@@ -7,7 +7,7 @@ export class SourceStampSetsComponent {
 
   /** Adds a new, empty source stamp set; resolves to its id. */
   async addSourceStampSet(): Promise<number> {
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const id = await tx.allocateId(sourceStampSets.name);
       tx.putRecord(sourceStampSets, id, { id });
       return id;

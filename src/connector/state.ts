@@ -16,7 +16,7 @@ export class StateComponent {
   async getObjectId(name: string, class_name: string): Promise<number> {
     v.string(name, 'name');
     v.string(class_name, 'class_name');
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const known = await firstIdUnder(tx, objectIndex.name(name, class_name));
       if (known !== undefined) return known;
       const id = await tx.allocateId(objects.name);
@@ -41,7 +41,7 @@ export class StateComponent {
     v.id(objectid, 'objectid');
     v.string(name, 'name');
     const json = jsonText(value, 'value');
-    await this.core.queue.run(async (tx) => {
+    await this.core.runner.run(async (tx) => {
       await requireRecord(tx, objects, objectid, 'object');
       const previous = await stateOf(tx, objectid, name);
       const id = previous?.id ?? (await tx.allocateId(states.name));

@@ -38,7 +38,7 @@ export class UsersComponent {
     const identifier = v.string(a.identifier, 'identifier');
     const attr_type = v.string(a.attr_type, 'attr_type');
     const attr_data = v.dataString(a.attr_data, 'attr_data');
-    return this.core.queue.run(async (tx) => {
+    return this.core.runner.run(async (tx) => {
       const attrId = await firstIdUnder(tx, userAttrIndex.value(attr_type, attr_data));
       if (attrId !== undefined) return (await readRecord(tx, userAttrs, attrId))!.uid;
       await refuseTaken(tx, 'identifier', identifier, userIndex.identifier(identifier));
@@ -91,7 +91,7 @@ export class UsersComponent {
     ];
     if (bb_username !== null && bb_password === null) throw new InvalidArgumentError('bb_username needs bb_password');
     if (attr_type !== null && attr_data === null) throw new InvalidArgumentError('attr_type needs attr_data');
-    await this.core.queue.run(async (tx) => {
+    await this.core.runner.run(async (tx) => {
       const user = await readRecord(tx, users, uid);
       if (user === undefined) return;
       const next: UserRecord = { ...user };
@@ -122,7 +122,7 @@ export class UsersComponent {
   /** Removes a user, its attributes, and its links to changes. */
   async removeUser(uid: number): Promise<void> {
     v.id(uid, 'uid');
-    await this.core.queue.run(async (tx) => {
+    await this.core.runner.run(async (tx) => {
       const user = await readRecord(tx, users, uid);
       if (user === undefined) return;
       tx.deleteRecord(users, uid, user);

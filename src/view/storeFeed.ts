@@ -1,6 +1,6 @@
 import type { BuildRequestContext, BuildRequestState } from '../machines/buildRequest.ts';
 import type { ChangeSourceContext, ChangeSourceState } from '../machines/changeSource.ts';
-import type { PersistedActor } from '../actors/registry.ts';
+import type { PersistedActor } from '../actors/hosted.ts';
 import { buildRequestIndex, buildRequests, changeSources } from '../connector/model.ts';
 import { prefixRange } from '../persistence/backend.ts';
 import { decodeStored } from '../persistence/codec.ts';

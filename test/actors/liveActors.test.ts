@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LiveActors } from '../../src/actors/liveActors.ts';
-import { Hosted } from '../../src/actors/registry.ts';
+import { Hosted } from '../../src/actors/hosted.ts';
 import { buildRequests, changeSources } from '../../src/connector/model.ts';
 
 describe('LiveActors', () => {

@@ -19,4 +19,3 @@ export function isPostgresLocation(location: string): boolean {
 export function maskLocation(text: string): string {
   return text.replace(CREDENTIALS, '$1***@').replace(PASSWORD_PARAMETER, '$1***');
 }
-

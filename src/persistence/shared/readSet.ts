@@ -6,6 +6,7 @@
  * holds, counting the writes of the commands kept before it. Serializable
  * means the check and the writes act as if no other writer ran meanwhile,
  * so a kept command's decision is the one it would make on current data.
+ * (The commit itself is commitDecisions, in commit.ts.)
  */
 import type { CommitTransaction, Version } from './contract.ts';
 
@@ -46,10 +47,10 @@ export class ReadSet {
   }
 }
 
-/** A command as the commit sees it: what it read, the keys it wrote (true: deleted), its version. */
+/** A command as the commit sees it: what it read, what it writes (null: a delete), its version. */
 export interface Decision {
   reads: ReadSet;
-  writes: ReadonlyMap<string, boolean>;
+  writes: ReadonlyMap<string, Uint8Array | null>;
   version: Version;
 }
 
@@ -78,7 +79,7 @@ export async function stillHolding(decisions: readonly Decision[], tx: CommitTra
     reads.ranges.forEach((range, i) => {
       if (holds && !sameKeys(range.keys, keysNow(range, found[i]!, written))) holds = false;
     });
-    if (holds) for (const [key, deleted] of writes) written.set(key, deleted ? null : version);
+    if (holds) for (const [key, bytes] of writes) written.set(key, bytes === null ? null : version);
     return holds;
   });
 }
