@@ -1,6 +1,6 @@
 /** The benchmark's options (flags and defaults) and the list of runs they make. */
 import { parseArgs } from 'node:util';
-import { isPostgresLocation, maskLocation } from '../src/persistence/postgres/location.ts';
+import { isSharedLocation, maskLocation } from '../src/persistence/stores.ts';
 import { SCENARIOS } from './scenarios.ts';
 import type { Scenario } from './scenarios.ts';
 
@@ -139,7 +139,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   const scenarioNames = oneOf('scenario', values.scenario, [...SCENARIOS, 'scale', 'pg'], [...SCENARIOS, 'scale', 'pg']);
   const fromEnv = env[PG_VARIABLE]?.trim();
   const store = values.store ?? (fromEnv === undefined || fromEnv === '' ? null : fromEnv);
-  if (store !== null && !isPostgresLocation(store)) {
+  if (store !== null && !isSharedLocation(store)) {
     // Not echoed: what is not a PostgreSQL URL cannot be masked as one.
     throw new UsageError(`${values.store !== undefined ? '--store' : PG_VARIABLE} must be a PostgreSQL URL (postgresql://user@host/db or postgres://...)`);
   }

@@ -6,7 +6,7 @@
  */
 import type { VerifyReport } from '../src/api.ts';
 import { verifyBackend } from '../src/api.ts';
-import type { PersistedActor } from '../src/actors/registry.ts';
+import type { PersistedActor } from '../src/actors/hosted.ts';
 import type { MasterRecord } from '../src/connector/model.ts';
 import { buildRequests, buildsets, changeSources, masters, states, users } from '../src/connector/model.ts';
 import type { BuildRequestContext } from '../src/machines/buildRequest.ts';

@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openCoordinator, verify } from '../src/api.ts';
-import { isPostgresLocation, maskLocation } from '../src/persistence/postgres/location.ts';
+import { isSharedLocation, maskLocation } from '../src/persistence/stores.ts';
 import { torturePostgres } from './pgTorture.ts';
 
 interface Line {
@@ -179,7 +179,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  if (values.location !== undefined && isPostgresLocation(values.location)) {
+  if (values.location !== undefined && isSharedLocation(values.location)) {
     const result = await torturePostgres({
       location: values.location,
       cycles,

@@ -1,6 +1,6 @@
 /**
  * buildcoord: Buildbot's database connector API, hosted as XState actors
- * over LevelDB. See CONTRACT.md for the public form of every method.
+ * over LevelDB, in memory or on PostgreSQL. docs/api.md describes every method.
  */
 export { openCoordinator, Coordinator } from './coordinator.ts';
 export type { CoordinatorOptions, Durability } from './coordinator.ts';
